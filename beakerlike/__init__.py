@@ -1,0 +1,40 @@
+"""beakerlike: extend a Jupyter kernel with plugin actions and live variable previews.
+
+The public API is re-exported here, flat::
+
+    import beakerlike
+
+    @beakerlike.action
+    async def save_var(req, name: str) -> dict: ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._version import __version__
+from .actions import Action, PayloadError, action
+from .dispatch import ActionTimeout, UnknownAction
+from .hookspecs import hookimpl
+from .request import Request
+
+__all__ = [
+    "Action",
+    "ActionError",
+    "ActionTimeout",
+    "PayloadError",
+    "Request",
+    "UnknownAction",
+    "__version__",
+    "action",
+    "hookimpl",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Heavier or optional parts are imported on first use.
+    if name in {"ActionError", "KernelClient"}:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'beakerlike' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+"""``python -m beakerlike``: the command-line interface."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,34 @@
+"""The ``beakerlike`` command line (typer). Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="beakerlike",
+    help="beakerlike: Jupyter kernel actions and live variable previews.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Modules that add commands to :data:`app` when imported.
+COMMAND_MODULES = [
+    "beakerlike.cli.kernel_cmds",
+    "beakerlike.cli.plugin_cmds",
+    "beakerlike.cli.demo_cmds",
+]
+
+for _mod in COMMAND_MODULES:
+    try:
+        importlib.import_module(_mod)
+    except ModuleNotFoundError as _exc:  # a command group not written yet
+        if _exc.name != _mod:
+            raise
+
+
+def main() -> None:
+    """Entry point of the ``beakerlike`` script."""
+    app()

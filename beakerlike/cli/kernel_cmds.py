@@ -1,0 +1,150 @@
+"""Commands that talk to kernels: ``install``, ``actions``, ``call``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import app
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@app.command()
+def install(
+    user: Annotated[bool, typer.Option("--user", help="Install for the current user.")] = False,
+    sys_prefix: Annotated[bool, typer.Option("--sys-prefix", help="Install into sys.prefix (default).")] = False,
+    prefix: Annotated[str | None, typer.Option("--prefix", help="Install under this prefix.")] = None,
+) -> None:
+    """Install the `beakerlike` kernelspec so Jupyter frontends can start it."""
+    from ..kernelspec import install as do_install
+
+    if sum([user, sys_prefix, prefix is not None]) > 1:
+        err_console.print("[red]error:[/] choose at most one of --user, --sys-prefix, --prefix")
+        raise typer.Exit(2)
+    where = do_install(user=user, prefix=prefix)
+    console.print(f"Installed kernelspec [bold]beakerlike[/] in {where}")
+
+
+def parse_payload(payload: str | None, pairs: list[str]) -> dict[str, Any]:
+    """Build a request payload from ``--payload JSON`` and ``key=value`` pairs.
+
+    Values of pairs are parsed as JSON when they parse (``n=3`` gives an int),
+    else kept as strings. Raises ``ValueError`` with a readable message.
+    """
+    content: dict[str, Any] = {}
+    if payload:
+        try:
+            content = json.loads(payload)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--payload is not valid JSON: {exc}") from None
+        if not isinstance(content, dict):
+            raise ValueError("--payload must be a JSON object")
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"expected key=value, got {pair!r}")
+        try:
+            content[key] = json.loads(value)
+        except json.JSONDecodeError:
+            content[key] = value
+    return content
+
+
+async def _with_kernel(existing: str | None, fn: Any) -> Any:
+    from ..client import KernelClient
+    from ..kernelspec import is_installed
+
+    if existing:
+        kernel = await KernelClient.connect(existing)
+        try:
+            return await fn(kernel)
+        finally:
+            await kernel.close(shutdown=False)
+    if not is_installed():
+        from ..kernelspec import install as do_install
+
+        do_install()
+    async with await KernelClient.start() as kernel:
+        return await fn(kernel)
+
+
+@app.command()
+def actions(
+    existing: Annotated[str | None, typer.Option("--existing", help="Connection file of a running kernel.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the actions a kernel offers, with their docs and payload schema."""
+
+    async def run(kernel: Any) -> Any:
+        return await kernel.info()
+
+    info = asyncio.run(_with_kernel(existing, run))
+    if as_json:
+        print(json.dumps(info["actions"], indent=2))
+        return
+    table = Table("action", "payload", "docs", title="beakerlike actions")
+    for name, spec in info["actions"].items():
+        props = spec["schema"].get("properties", {})
+        required = set(spec["schema"].get("required", []))
+        fields = ", ".join(f"{k}{'' if k in required else '?'}: {v.get('type', 'any')}" for k, v in props.items())
+        table.add_row(name, fields, (spec["docs"] or "").splitlines()[0] if spec["docs"] else "")
+    console.print(table)
+    for err in info.get("plugin_errors", []):
+        err_console.print(f"[yellow]plugin error[/] {err['plugin']} ({err['phase']}): {err['error']}")
+
+
+@app.command()
+def call(
+    name: Annotated[str, typer.Argument(help="Action name, e.g. save_var.")],
+    pairs: Annotated[list[str] | None, typer.Argument(help="Payload fields as key=value.")] = None,
+    payload: Annotated[str | None, typer.Option("--payload", help="Payload as a JSON object.")] = None,
+    existing: Annotated[str | None, typer.Option("--existing", help="Connection file of a running kernel.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the reply.")] = 600,
+) -> None:
+    """Call an action, show its streamed responses live, print its return value."""
+    from ..client import ActionError
+
+    try:
+        content = parse_payload(payload, pairs or [])
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+    def show(msg: dict[str, Any]) -> None:
+        console.print(f"[cyan]{msg['header']['msg_type']}[/]", json.dumps(msg["content"]))
+
+    async def run(kernel: Any) -> Any:
+        async def relay(msg: dict[str, Any]) -> None:
+            show(msg)
+
+        def on_iopub_stream(msg: dict[str, Any]) -> None:
+            pass
+
+        kernel.on_iopub = on_iopub_stream
+        return await kernel.call(name, content, timeout=timeout, on_response=relay)
+
+    try:
+        result = asyncio.run(_with_kernel(existing, run))
+    except ActionError as exc:
+        err_console.print(f"[red]{exc.status}[/] {exc.ename}: {exc.evalue}")
+        for e in exc.errors:
+            err_console.print(f"  - {'.'.join(map(str, e['loc'])) or '<payload>'}: {e['msg']}")
+        if exc.traceback:
+            err_console.print("".join(exc.traceback).rstrip())
+        raise typer.Exit(1) from None
+    except TimeoutError:
+        err_console.print(f"[red]error:[/] no reply from {name!r} within {timeout:g} s")
+        raise typer.Exit(1) from None
+    except FileNotFoundError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    print(json.dumps(result, indent=2))
+    sys.stdout.flush()

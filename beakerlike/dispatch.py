@@ -1,0 +1,135 @@
+"""Running one action request to exactly one reply.
+
+This is the straight line every request follows, shared by the real kernel and
+the in-process test harness::
+
+    content -> validated kwargs -> handler -> responses -> one reply content
+
+:func:`run_action` never raises (except on cancellation of the caller): every
+outcome becomes an ``ok``, ``error`` or ``aborted`` reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anyio
+from pydantic_core import to_jsonable_python
+
+from . import protocol
+from .actions import Action, PayloadError
+from .request import Request
+
+log = logging.getLogger("beakerlike")
+
+
+class UnknownAction(LookupError):
+    """No action is registered under the requested name."""
+
+
+class ActionTimeout(TimeoutError):
+    """The action ran longer than its ``timeout``."""
+
+
+class Cancelled(Exception):
+    """Marker used in replies of actions cancelled by an interrupt or shutdown."""
+
+
+def unknown_action_reply(name: str, known: list[str]) -> dict[str, Any]:
+    """The error reply for a request whose action does not exist."""
+    hint = f"; available: {', '.join(sorted(known))}" if known else ""
+    return protocol.error_reply("UnknownAction", f"no action named {name!r}{hint}")
+
+
+async def run_action(
+    action: Action,
+    request: Request,
+    *,
+    scope: anyio.CancelScope,
+    serial_lock: anyio.Lock | None = None,
+    on_started: Callable[[], None] | None = None,
+    reason: Callable[[], str] = lambda: "interrupted",
+) -> dict[str, Any]:
+    """Validate, run and reply. ``scope`` lets the caller cancel (reply ``aborted``)."""
+    try:
+        kwargs = action.bind(request.content)
+    except PayloadError as exc:
+        return protocol.error_reply("ValidationError", str(exc), [], errors=exc.errors)
+    result: Any = None
+    try:
+        with scope:
+            if serial_lock is not None and not action.concurrent:
+                async with serial_lock:
+                    result = await _invoke_with_timeout(action, request, kwargs, on_started)
+            else:
+                result = await _invoke_with_timeout(action, request, kwargs, on_started)
+        if scope.cancelled_caught:
+            request.flush()
+            return protocol.aborted_reply(reason())
+    except ActionTimeout as exc:
+        request.flush()
+        return protocol.exception_reply(exc)
+    except Exception as exc:  # the handler's own error, reported with its traceback
+        request.flush()
+        return protocol.exception_reply(exc)
+    request.flush()
+    try:
+        return protocol.ok_reply(to_jsonable_python(result))
+    except Exception as exc:
+        return protocol.error_reply(
+            "SerializationError",
+            f"action {action.name!r} returned a {type(result).__name__} that is not JSON "
+            f"serializable: {exc}",
+        )
+
+
+async def _invoke_with_timeout(
+    action: Action, request: Request, kwargs: Mapping[str, Any], on_started: Callable[[], None] | None
+) -> Any:
+    if on_started is not None:
+        on_started()
+    if action.timeout is None:
+        return await _invoke(action, request, kwargs)
+    try:
+        with anyio.fail_after(action.timeout):
+            return await _invoke(action, request, kwargs)
+    except TimeoutError:
+        raise ActionTimeout(f"action {action.name!r} timed out after {action.timeout:g} s") from None
+
+
+async def _invoke(action: Action, request: Request, kwargs: Mapping[str, Any]) -> Any:
+    if action.coalesce:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_flush_periodically, request, action.coalesce)
+            try:
+                return await _call(action, request, kwargs)
+            finally:
+                tg.cancel_scope.cancel()
+    return await _call(action, request, kwargs)
+
+
+async def _flush_periodically(request: Request, interval: float) -> None:
+    while True:
+        await anyio.sleep(interval)
+        request.flush()
+
+
+async def _call(action: Action, request: Request, kwargs: Mapping[str, Any]) -> Any:
+    kind = action.kind
+    if kind == "async":
+        return await action.func(request, **kwargs)
+    if kind == "asyncgen":
+        agen = action.func(request, **kwargs)
+        try:
+            async for item in agen:
+                request.respond(item)
+        finally:
+            await agen.aclose()
+        return None
+    # Plain functions run in a worker thread so they never stall the kernel's loop;
+    # on cancellation the thread is abandoned and the reply is sent at once.
+    return await anyio.to_thread.run_sync(
+        lambda: action.func(request, **kwargs), abandon_on_cancel=True
+    )
