@@ -146,7 +146,8 @@ class BeakerlikeKernel(IPythonKernel):
         name = protocol.action_of(msg_type) or msg_type
         # Output of this task (print, display) is parented to this request only.
         super(IPythonKernel, self).set_parent(idents, parent, channel="shell")
-        for out in (sys.stdout, sys.stderr):
+        display_pub = getattr(self.shell, "display_pub", None)
+        for out in (sys.stdout, sys.stderr, display_pub):
             if hasattr(out, "set_thread_parent"):
                 out.set_thread_parent(parent)
         self._publish_status("busy", "shell", parent=parent)
