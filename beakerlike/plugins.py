@@ -1,24 +1,27 @@
 """The plugin host: finds plugins, isolates their failures, collects what they add.
 
-Plugins come from three places, in this order (earlier wins on name clashes):
+Plugins come from three places, in this order (the first loaded wins on name clashes):
 
 1. built-in plugins shipped in this package (:data:`BUILTIN_PLUGINS`),
 2. modules named in ``BEAKERLIKE_PLUGINS`` (comma-separated, importable),
 3. entry points in the ``beakerlike`` group of installed distributions, sorted by name.
 
-``BEAKERLIKE_BLOCK_PLUGINS`` (comma-separated plugin names) skips plugins,
-``BEAKERLIKE_DISABLE_PLUGIN_AUTOLOAD=1`` skips entry points altogether and
-``BEAKERLIKE_TRACE_HOOKS=1`` logs every hook call. A plugin that fails to import,
-raises in a hook or declares a broken action is recorded in :attr:`PluginHost.errors`
-and changes nothing for the others.
+``BEAKERLIKE_BLOCK_PLUGINS`` (comma-separated plugin, module or distribution names)
+skips plugins, ``BEAKERLIKE_DISABLE_PLUGIN_AUTOLOAD=1`` skips entry points altogether
+and ``BEAKERLIKE_TRACE_HOOKS=1`` writes every hook call to the process's stderr (the
+kernel log). A plugin that fails to import (even with ``SystemExit``), raises in a
+hook or declares a broken action is recorded in :attr:`PluginHost.errors` and changes
+nothing for the others.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata as md
+import inspect
 import logging
 import os
+import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -28,6 +31,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from ._version import __version__
 from .actions import Action, action_of, actions_in, make_action
 
 log = logging.getLogger("beakerlike.plugins")
@@ -46,7 +50,11 @@ BUILTIN_PLUGINS: list[str] = [
 
 @dataclass
 class PluginError:
-    """A failure attributed to one plugin."""
+    """A failure attributed to one plugin.
+
+    ``phase`` is where it happened: ``import``, ``register`` (pluggy refused it or it
+    implements an unknown hook), or the name of the hook that raised.
+    """
 
     plugin: str
     phase: str
@@ -72,7 +80,8 @@ class PluginInfo:
     contexts: list[str] = field(default_factory=list)
     previewers: list[str] = field(default_factory=list)
     loaded: bool = True
-    error: str | None = None
+    blocked: bool = False
+    errors: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for ``beakerlike plugins --json``."""
@@ -87,8 +96,18 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _trace_writer(line: str) -> None:
+    # The real stderr: inside a kernel sys.stderr is forwarded to the frontend.
+    stream = sys.__stderr__ or sys.stderr
+    print(f"[beakerlike hook] {line}", file=stream, flush=True)
+
+
 class PluginHost:
-    """Loads plugins through pluggy and keeps the registries they fill."""
+    """Loads plugins through pluggy and keeps the registries they fill.
+
+    Use ``PluginHost().load()`` (what the kernel does); then read :attr:`actions`,
+    :attr:`contexts`, :attr:`previewers`, :attr:`errors` and :meth:`describe`.
+    """
 
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -99,6 +118,8 @@ class PluginHost:
         self.action_owner: dict[str, str] = {}
         self.contexts: dict[str, Any] = {}
         self.previewers: list[Any] = []
+        self.trace: Callable[[str], None] | None = None
+        self._order: list[str] = []
         self._current: str | None = None
 
     # -- loading ---------------------------------------------------------------
@@ -109,59 +130,87 @@ class PluginHost:
         builtins: bool = True,
         extra_modules: Iterable[str] = (),
     ) -> PluginHost:
-        """Discover, register and collect all plugins; never raises for a plugin's fault."""
+        """Discover, register and collect all plugins; never raises for a plugin's fault.
+
+        ``env`` defaults to ``os.environ``; ``extra_modules`` are loaded like
+        ``BEAKERLIKE_PLUGINS`` entries.
+        """
         env = os.environ if env is None else env
         if _truthy(env.get(ENV_TRACE)):
-            self.pm.trace.root.setwriter(lambda msg: log.info("hook: %s", msg.rstrip()))
-            self.pm.enable_tracing()
+            self.trace = _trace_writer
         blocked = set(_split(env.get(ENV_BLOCK)))
-        for name in blocked:
-            self.pm.set_blocked(name)
         if builtins:
             for modname in BUILTIN_PLUGINS:
-                self._load_module(modname, modname, "builtin", blocked)
+                self._load_module(modname, "builtin", blocked)
         for modname in [*_split(env.get(ENV_PLUGINS)), *extra_modules]:
-            self._load_module(modname, modname, "env", blocked)
+            self._load_module(modname, "env", blocked)
         if not _truthy(env.get(ENV_NO_AUTOLOAD)):
             self._load_entry_points(blocked)
         self.collect()
         return self
 
-    def _load_module(self, name: str, modname: str, source: str, blocked: set[str]) -> None:
-        if name in blocked or modname in blocked:
-            self.infos[name] = PluginInfo(name=name, source=source, module=modname, loaded=False,
-                                          error="blocked")
-            return
-        if name in self.infos:
+    def _block(self, name: str, blocked: set[str], **info: Any) -> bool:
+        names = {name, info.get("module"), info.get("distribution")}
+        if not blocked & {n for n in names if n}:
+            return False
+        if name not in self.infos:
+            self.infos[name] = PluginInfo(name=name, loaded=False, blocked=True, **info)
+        self.pm.set_blocked(name)
+        return True
+
+    def _load_module(self, modname: str, source: str, blocked: set[str]) -> None:
+        if self._block(modname, blocked, source=source, module=modname) or modname in self.infos:
             return
         try:
             module = importlib.import_module(modname)
         except BaseException as exc:  # noqa: BLE001 - SystemExit in a plugin must not kill the kernel
-            self._fail(name, "import", exc, source=source, module=modname)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self._fail(modname, "import", exc, source=source, module=modname)
             return
-        self.register(module, name=name, source=source)
+        builtin = {"version": __version__, "distribution": "beakerlike"} if source == "builtin" else {}
+        self.register(module, name=modname, source=source, **builtin)
+
+    def _entry_points(self) -> list[md.EntryPoint]:
+        # The same distribution can be visible twice (e.g. two sys.path entries): keep one.
+        seen: set[tuple[str, str]] = set()
+        found = []
+        for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, ep.value)):
+            if (ep.name, ep.value) not in seen:
+                seen.add((ep.name, ep.value))
+                found.append(ep)
+        return found
 
     def _load_entry_points(self, blocked: set[str]) -> None:
-        eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
-        for ep in eps:
+        for ep in self._entry_points():
             dist = getattr(ep, "dist", None)
-            version = getattr(dist, "version", None)
-            dist_name = getattr(dist, "name", None)
-            if ep.name in blocked:
-                self.infos[ep.name] = PluginInfo(name=ep.name, source="entrypoint", module=ep.value,
-                                                 version=version, distribution=dist_name,
-                                                 loaded=False, error="blocked")
+            meta = {"source": "entrypoint", "module": ep.value, "version": getattr(dist, "version", None),
+                    "distribution": getattr(dist, "name", None)}
+            if self._block(ep.name, blocked, **meta):
                 continue
             if ep.name in self.infos:
+                other = self.infos[ep.name]
+                if other.source == "entrypoint" and other.module != ep.value:
+                    self._fail(ep.name, "import", RuntimeError(
+                        f"two entry points are named {ep.name!r}: {other.module!r} "
+                        f"({other.distribution}) and {ep.value!r} ({meta['distribution']}); "
+                        f"only the first is loaded"), record_only=True)
                 continue
             try:
                 plugin = ep.load()
             except BaseException as exc:  # noqa: BLE001
-                self._fail(ep.name, "import", exc, source="entrypoint", module=ep.value,
-                           version=version, distribution=dist_name)
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                self._fail(ep.name, "import", exc, **meta)
                 continue
-            self.register(plugin, name=ep.name, source="entrypoint", version=version,
-                          distribution=dist_name)
+            if self.pm.is_registered(plugin):
+                # Also named in BEAKERLIKE_PLUGINS: loaded once, under its first name.
+                first = self.pm.get_name(plugin)
+                if first in self.infos:
+                    self.infos[first].version = self.infos[first].version or meta["version"]
+                    self.infos[first].distribution = self.infos[first].distribution or meta["distribution"]
+                continue
+            self.register(plugin, name=ep.name, **meta)
 
     def register(
         self,
@@ -169,62 +218,101 @@ class PluginHost:
         *,
         name: str | None = None,
         source: str = "manual",
+        module: str | None = None,
         version: str | None = None,
         distribution: str | None = None,
     ) -> str | None:
-        """Register a plugin object or module; returns its name, ``None`` if it failed."""
+        """Register a plugin object or module; returns its name, ``None`` if it failed.
+
+        Call :meth:`collect` afterwards to gather what it adds.
+        """
         name = name or getattr(plugin, "__name__", None) or repr(plugin)
-        modname = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+        modname = plugin.__name__ if isinstance(plugin, ModuleType) else getattr(
+            plugin, "__module__", type(plugin).__module__)
+        meta = {"source": source, "module": module or modname, "version": version, "distribution": distribution}
         try:
             self.pm.register(plugin, name=name)
         except BaseException as exc:  # noqa: BLE001 - e.g. a hookimpl with unknown arguments
-            self._fail(name, "register", exc, source=source, module=modname, version=version,
-                       distribution=distribution)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self._fail(name, "register", exc, **meta)
             return None
-        hooks = sorted(c.name for c in (self.pm.get_hookcallers(plugin) or []))
-        self.infos[name] = PluginInfo(name=name, source=source, module=modname, version=version,
-                                      distribution=distribution, hooks=hooks)
+        callers = self.pm.get_hookcallers(plugin) or []
+        self.infos[name] = PluginInfo(name=name, hooks=sorted(c.name for c in callers), **meta)
+        self._order.append(name)
+        for caller in callers:
+            if caller.spec is None:
+                impl = next((i for i in caller.get_hookimpls() if i.plugin is plugin), None)
+                if impl is not None and not impl.optionalhook:
+                    self._fail(name, "register", LookupError(
+                        f"{caller.name!r} is not a beakerlike hook (typo?); it will never be "
+                        f"called. Known hooks: {', '.join(sorted(hookspec_names()))}"), record_only=True)
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper):
+                    self._fail(name, "register", TypeError(
+                        f"hook wrappers are not supported ({caller.name})"), record_only=True)
         return name
 
-    def _fail(self, name: str, phase: str, exc: BaseException, **info: Any) -> None:
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    def _fail(self, name: str, phase: str, exc: BaseException, *, record_only: bool = False,
+              **info: Any) -> None:
+        if record_only:
+            tb = ""
+        else:
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         err = PluginError(plugin=name, phase=phase, error=f"{type(exc).__name__}: {exc}", traceback=tb)
+        if name not in self.infos:
+            self.infos[name] = PluginInfo(name=name, loaded=False, **{"source": "manual", **info})
+        self.record(err)
+
+    def record(self, err: PluginError) -> None:
+        """Keep a plugin error and log it (the kernel log)."""
         self.errors.append(err)
-        log.error("plugin %r failed during %s: %s", name, phase, err.error)
-        existing = self.infos.get(name)
-        if existing is None:
-            self.infos[name] = PluginInfo(name=name, loaded=False, error=err.error, **info)
-        elif existing.error is None:
-            existing.error = err.error
-            if phase in {"import", "register"}:
-                existing.loaded = False
+        log.error("plugin %r failed during %s: %s", err.plugin, err.phase, err.error)
+        info = self.infos.get(err.plugin)
+        if info is not None and err.error not in info.errors:
+            info.errors.append(err.error)
 
     # -- collecting ------------------------------------------------------------
     def collect(self) -> None:
-        """Run the ``register_*`` hooks, one plugin at a time, and module-level actions."""
-        for plugin_name, plugin in self.pm.list_name_plugin():
+        """Gather actions, contexts and previewers, plugin by plugin in load order.
+
+        A plugin's module-level ``@action`` functions come before its ``register_actions``.
+        """
+        impls = {i.plugin_name: i for i in self.pm.hook.register_actions.get_hookimpls()}
+        for plugin_name in self._order:
+            plugin = self.pm.get_plugin(plugin_name)
             if plugin is None:
                 continue
-            info = self.infos.get(plugin_name)
-            self._current = plugin_name
             if isinstance(plugin, ModuleType):
                 for act in actions_in(plugin):
                     self._add_action(act, plugin_name)
-            self._current = None
-            del info
-        self.call_each("register_actions", register=self._registrar(self._register_action))
-        self.call_each("register_contexts", register=self._registrar(self._register_context))
-        self.call_each("register_previewers", register=self._registrar(self._register_previewer))
+            impl = impls.get(plugin_name)
+            if impl is not None:
+                self._call_impl(impl, "register_actions",
+                                {"register": self._registrar("register_actions", self._register_action)})
+        self.call_each("register_contexts", register=self._registrar("register_contexts", self._register_context))
+        self.call_each("register_previewers",
+                       register=self._registrar("register_previewers", self._register_previewer))
 
-    def _registrar(self, add: Callable[[Any], None]) -> Callable[..., None]:
+    def _registrar(self, hook: str, add: Callable[..., None]) -> Callable[..., None]:
+        # One bad registration is recorded and skipped; the plugin's other ones still count.
         def register(obj: Any, *args: Any, **kwargs: Any) -> None:
-            add(obj, *args, **kwargs)
+            plugin_name = self._current or "?"
+            try:
+                add(obj, *args, **kwargs)
+            except Exception as exc:
+                self._fail(plugin_name, hook, exc)
 
+        register.__doc__ = f"The ``register`` callback of ``{hook}``."
         return register
 
     def _register_action(self, obj: Any, **options: Any) -> None:
-        act = obj if isinstance(obj, Action) else action_of(obj)
+        act = obj if isinstance(obj, Action) else None
+        if act is None and not options:
+            act = action_of(obj)
         if act is None:
+            if not callable(obj):
+                raise TypeError(f"register_actions: {obj!r} is not a function or Action")
             act = make_action(obj, **options)
         self._add_action(act, self._current or "?")
 
@@ -233,13 +321,11 @@ class PluginHost:
         if owner is not None:
             if self.actions[act.name].func is act.func:
                 return
-            self.errors.append(PluginError(
+            self.record(PluginError(
                 plugin=plugin_name, phase="register_actions",
                 error=f"ActionConflict: action {act.name!r} is already provided by plugin "
                       f"{owner!r}; {plugin_name!r}'s version is ignored (the first loaded wins)",
             ))
-            log.error("action %r declared by both %r and %r; keeping %r", act.name, owner,
-                      plugin_name, owner)
             return
         self.actions[act.name] = act
         self.action_owner[act.name] = plugin_name
@@ -263,29 +349,53 @@ class PluginHost:
         self.previewers.append(previewer)
         info = self.infos.get(self._current or "?")
         if info is not None:
-            info.previewers.append(getattr(previewer, "name", repr(previewer)))
+            info.previewers.append(str(getattr(previewer, "name", None) or repr(previewer)))
 
     # -- calling hooks ---------------------------------------------------------
     def call_each(self, hook_name: str, **kwargs: Any) -> list[Any]:
-        """Call every implementation of a hook, isolating failures per plugin."""
+        """Call every implementation of a hook in load order, isolating failures per plugin.
+
+        Returns the non-``None`` results. A plugin that raises (anything but
+        ``KeyboardInterrupt``) is recorded in :attr:`errors` and skipped.
+        """
         caller = getattr(self.pm.hook, hook_name)
+        rank = {name: i for i, name in enumerate(self._order)}
+        impls = sorted(caller.get_hookimpls(), key=lambda i: rank.get(i.plugin_name, len(rank)))
         results = []
-        for impl in reversed(caller.get_hookimpls()):  # registration order
-            self._current = impl.plugin_name
-            try:
-                args = {k: kwargs[k] for k in impl.argnames}
-                res = impl.function(**args)
-            except BaseException as exc:  # noqa: BLE001
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                self._fail(impl.plugin_name, hook_name, exc)
-                continue
-            finally:
-                self._current = None
-            if res is not None:
+        for impl in impls:
+            ok, res = self._call_impl(impl, hook_name, kwargs)
+            if ok and res is not None:
                 results.append(res)
         return results
 
+    def _call_impl(self, impl: pluggy.HookImpl, hook_name: str, kwargs: Mapping[str, Any]) -> tuple[bool, Any]:
+        if impl.hookwrapper or impl.wrapper:
+            return False, None
+        previous, self._current = self._current, impl.plugin_name
+        if self.trace is not None:
+            self.trace(f"{hook_name}({', '.join(impl.argnames)}) -> {impl.plugin_name}")
+        try:
+            res = impl.function(**{k: kwargs[k] for k in impl.argnames})
+            if inspect.isawaitable(res):
+                if inspect.iscoroutine(res):
+                    res.close()
+                raise TypeError(f"hook {hook_name!r} must be a plain function, not async; "
+                                f"start a task from it if you need to await")
+        except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self._fail(impl.plugin_name, hook_name, exc)
+            return False, None
+        finally:
+            self._current = previous
+        return True, res
+
     def describe(self) -> list[dict[str, Any]]:
-        """Every known plugin as JSON, errors included."""
+        """Every known plugin as JSON, failed and blocked ones included, in load order."""
         return [info.to_json() for info in self.infos.values()]
+
+
+def hookspec_names() -> list[str]:
+    """Names of every hook a plugin can implement."""
+    return sorted(name for name, fn in vars(hookspecs).items()
+                  if callable(fn) and hasattr(fn, f"{hookspecs.PROJECT}_spec"))
