@@ -129,11 +129,13 @@ class PluginHost:
         *,
         builtins: bool = True,
         extra_modules: Iterable[str] = (),
+        extra_plugins: Iterable[Any] = (),
     ) -> PluginHost:
         """Discover, register and collect all plugins; never raises for a plugin's fault.
 
         ``env`` defaults to ``os.environ``; ``extra_modules`` are loaded like
-        ``BEAKERLIKE_PLUGINS`` entries.
+        ``BEAKERLIKE_PLUGINS`` entries and ``extra_plugins`` (modules or objects with
+        hookimpls) are registered right after them.
         """
         env = os.environ if env is None else env
         if _truthy(env.get(ENV_TRACE)):
@@ -144,6 +146,10 @@ class PluginHost:
                 self._load_module(modname, "builtin", blocked)
         for modname in [*_split(env.get(ENV_PLUGINS)), *extra_modules]:
             self._load_module(modname, "env", blocked)
+        for plugin in extra_plugins:
+            name = getattr(plugin, "__name__", None) or type(plugin).__name__
+            if not self._block(name, blocked, source="manual", module=name):
+                self.register(plugin, name=name if name not in self.infos else f"{name}-{id(plugin):x}")
         if not _truthy(env.get(ENV_NO_AUTOLOAD)):
             self._load_entry_points(blocked)
         self.collect()
