@@ -23,6 +23,7 @@ __all__ = [
     "ActionError",
     "ActionTimeout",
     "PayloadError",
+    "PreviewPanel",
     "Request",
     "UnknownAction",
     "__version__",
@@ -37,4 +38,8 @@ def __getattr__(name: str) -> Any:
         from . import client
 
         return getattr(client, name)
+    if name == "PreviewPanel":  # needs the optional `panel` extra (anywidget)
+        from .panel import PreviewPanel
+
+        return PreviewPanel
     raise AttributeError(f"module 'beakerlike' has no attribute {name!r}")

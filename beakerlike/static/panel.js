@@ -1,0 +1,241 @@
+// beakerlike PreviewPanel frontend (anywidget ES module).
+// Kernel data is only ever put into the page with textContent, never innerHTML.
+
+const PAGED_KINDS = new Set(["table", "array"]);
+
+function h(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined && text !== null) el.textContent = String(text);
+  return el;
+}
+
+function sizeOf(item) {
+  if (Array.isArray(item.shape) && item.shape.length) return item.shape.join(" × ");
+  if (typeof item.length === "number") {
+    return item.kind === "text" ? `${item.length} chars` : `${item.length} items`;
+  }
+  return "";
+}
+
+function statusText(item) {
+  if (item.status === "over_budget") return "not previewed: over the preview budget";
+  if (item.status === "error") return `not previewed: ${item.error || "error"}`;
+  return "";
+}
+
+function canOpen(item) {
+  return item.status === "ok" && (item.pageable || (Array.isArray(item.rows) && item.rows.length > 0));
+}
+
+function dataTable(columns, rows, index) {
+  const table = h("table", "bl-data");
+  const head = table.createTHead().insertRow();
+  if (index) head.appendChild(h("th", "bl-index", ""));
+  for (const col of columns || []) head.appendChild(h("th", "", col));
+  const body = table.createTBody();
+  (rows || []).forEach((row, i) => {
+    const tr = body.insertRow();
+    if (index) tr.appendChild(h("th", "bl-index", index[i]));
+    for (const cell of row) tr.appendChild(h("td", "", cell === null ? "" : cell));
+  });
+  return table;
+}
+
+function render({ model, el }) {
+  const viewId = Math.random().toString(36).slice(2);
+  const expanded = new Set();
+  const offsets = new Map(); // name -> page offset
+  const pages = new Map(); // name -> {page} | {error} | {loading}
+  const pending = new Map(); // request_id -> name
+  let nextRequest = 1;
+  let filter = "";
+
+  const root = h("div", "bl-panel");
+  const header = h("div", "bl-header");
+  const title = h("span", "bl-title");
+  const count = h("span", "bl-count");
+  const status = h("span", "bl-status");
+  const search = h("input", "bl-filter");
+  search.type = "search";
+  search.placeholder = "Filter";
+  search.setAttribute("aria-label", "Filter variables by name");
+  header.append(title, count, status, search);
+  const error = h("div", "bl-error");
+  const table = h("table", "bl-vars");
+  const headRow = table.createTHead().insertRow();
+  for (const label of ["Name", "Type", "Size", "Summary"]) headRow.appendChild(h("th", "", label));
+  const body = table.createTBody();
+  const empty = h("div", "bl-empty", "No variables yet. Run a cell that assigns one.");
+  root.append(header, error, table, empty);
+  el.appendChild(root);
+
+  function requestPage(name) {
+    const requestId = nextRequest++;
+    pending.set(requestId, name);
+    pages.set(name, { ...(pages.get(name) || {}), loading: true });
+    model.send({
+      type: "page",
+      request_id: requestId,
+      path: [name],
+      offset: offsets.get(name) || 0,
+      limit: model.get("page_size") || 10,
+    });
+  }
+
+  function pager(name, item) {
+    const box = h("div", "bl-pager");
+    const state = pages.get(name) || {};
+    const controls = h("div", "bl-pager-controls");
+    const prev = h("button", "bl-button bl-pager-prev", "‹ Previous");
+    const next = h("button", "bl-button bl-pager-next", "Next ›");
+    const info = h("span", "bl-pager-info");
+    const offset = offsets.get(name) || 0;
+    const limit = model.get("page_size") || 10;
+    const page = state.page;
+    const total = page && typeof page.total === "number" ? page.total : null;
+    prev.disabled = state.loading || offset <= 0;
+    next.disabled = state.loading || !page || (total !== null ? offset + limit >= total : page.rows.length < limit);
+    if (state.error) info.textContent = state.error;
+    else if (!page || state.loading) info.textContent = "Loading rows…";
+    else {
+      const last = offset + page.rows.length;
+      info.textContent = `Rows ${page.rows.length ? offset + 1 : 0}–${last}${total !== null ? ` of ${total}` : ""}`;
+    }
+    prev.addEventListener("click", (e) => {
+      e.stopPropagation();
+      offsets.set(name, Math.max(0, offset - limit));
+      requestPage(name);
+      draw();
+    });
+    next.addEventListener("click", (e) => {
+      e.stopPropagation();
+      offsets.set(name, offset + limit);
+      requestPage(name);
+      draw();
+    });
+    controls.append(prev, info, next);
+    if (page) box.appendChild(dataTable(page.columns, page.rows, page.index));
+    else if (Array.isArray(item.rows)) box.appendChild(dataTable(item.columns, item.rows));
+    box.appendChild(controls);
+    return box;
+  }
+
+  function detail(name, item) {
+    const td = h("td", "bl-detail-cell");
+    td.colSpan = 4;
+    if (item.pageable) td.appendChild(pager(name, item));
+    else {
+      td.appendChild(dataTable(item.columns, item.rows));
+      if (item.truncated) td.appendChild(h("div", "bl-note", "Preview truncated."));
+    }
+    return td;
+  }
+
+  function draw() {
+    const items = model.get("items") || {};
+    const changed = new Set(model.get("changed") || []);
+    const names = Object.keys(items).sort((a, b) => a.localeCompare(b));
+    const shown = names.filter((n) => !filter || n.toLowerCase().includes(filter));
+    title.textContent = model.get("title") || "Variables";
+    count.textContent = String(names.length);
+    const seq = model.get("seq");
+    status.textContent = model.get("watching") ? `live${seq >= 0 ? ` · update ${seq}` : ""}` : "paused";
+    status.classList.toggle("bl-paused", !model.get("watching"));
+    error.textContent = model.get("error") || "";
+    error.hidden = !model.get("error");
+    empty.hidden = names.length > 0;
+    table.hidden = names.length === 0;
+    for (const name of [...expanded]) if (!(name in items)) expanded.delete(name);
+
+    body.replaceChildren();
+    for (const name of shown) {
+      const item = items[name] || {};
+      const tr = body.insertRow();
+      tr.className = "bl-row";
+      tr.dataset.name = name;
+      if (changed.has(name)) tr.classList.add("bl-changed");
+      if (item.status && item.status !== "ok") tr.classList.add(`bl-status-${item.status}`);
+      const openable = canOpen(item);
+      const nameCell = h("td", "bl-name");
+      const caret = h("span", "bl-caret", openable ? (expanded.has(name) ? "▾" : "▸") : "");
+      nameCell.append(caret, h("span", "", name));
+      const typeCell = h("td", "bl-type", item.type || "");
+      if (item.module) typeCell.title = `${item.module}.${item.type}`;
+      const summary = statusText(item) || item.summary || "";
+      const summaryCell = h("td", item.status && item.status !== "ok" ? "bl-summary bl-problem" : "bl-summary", summary);
+      summaryCell.title = summary;
+      tr.append(nameCell, typeCell, h("td", "bl-size", sizeOf(item)), summaryCell);
+      if (openable) {
+        tr.classList.add("bl-openable");
+        tr.tabIndex = 0;
+        const toggle = () => {
+          if (expanded.has(name)) expanded.delete(name);
+          else {
+            expanded.add(name);
+            if (item.pageable && !pages.has(name)) requestPage(name);
+          }
+          draw();
+        };
+        tr.addEventListener("click", toggle);
+        tr.addEventListener("keydown", (e) => {
+          if (e.key === "Enter" || e.key === " ") {
+            e.preventDefault();
+            toggle();
+          }
+        });
+      }
+      if (openable && expanded.has(name)) {
+        const row = body.insertRow();
+        row.className = "bl-detail";
+        row.dataset.detailFor = name;
+        row.appendChild(detail(name, item));
+      }
+    }
+  }
+
+  function onItems() {
+    // Refetch the open page of items the last cell changed; forget pages of removed ones.
+    const items = model.get("items") || {};
+    const changed = new Set(model.get("changed") || []);
+    for (const name of [...pages.keys()]) {
+      if (!(name in items)) {
+        pages.delete(name);
+        offsets.delete(name);
+      } else if (changed.has(name) && expanded.has(name) && items[name].pageable) requestPage(name);
+    }
+    draw();
+  }
+
+  function onCustom(msg) {
+    if (!msg || msg.type !== "page" || !pending.has(msg.request_id)) return;
+    const name = pending.get(msg.request_id);
+    pending.delete(msg.request_id);
+    pages.set(name, msg.error ? { error: msg.error } : { page: msg.page });
+    draw();
+  }
+
+  search.addEventListener("input", () => {
+    filter = search.value.trim().toLowerCase();
+    draw();
+  });
+  model.on("change:items", onItems);
+  const DRAWN = ["change:changed", "change:seq", "change:watching", "change:error", "change:title"];
+  for (const event of DRAWN) model.on(event, draw);
+  model.on("msg:custom", onCustom);
+  draw();
+  model.send({ type: "view", state: "open", id: viewId });
+
+  return () => {
+    model.off("change:items", onItems);
+    for (const event of DRAWN) model.off(event, draw);
+    model.off("msg:custom", onCustom);
+    try {
+      model.send({ type: "view", state: "closed", id: viewId });
+    } catch (e) {
+      // the comm may already be closed
+    }
+  };
+}
+
+export default { render };
