@@ -1,0 +1,293 @@
+"""The preview engine: what changed after each cell, computed only while someone watches.
+
+After a cell the engine re-examines only *candidate* names: those the cell's code
+binds, deletes, mutates (method-call receivers, subscript/attribute targets, call
+arguments) or reaches through the user functions it calls (see
+:mod:`.cellnames`). For each candidate it compares the object's identity and,
+for mutable values, a freshly built bounded preview with the last one. Only if
+the cell is *opaque* (``exec``, magics, ``import *``...) or the namespace is
+small does it scan every name, and then by identity only. Items are bounded
+(see :mod:`.previewers`) and the whole update has a time budget; items that do
+not fit are marked ``over_budget`` and retried after the next cell.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cellnames import analyze_cell, called_globals
+from .items import ItemMaker, stub_item
+from .paging import binary_columns, page_of, resolve
+from .previewers import PreviewerRegistry, builtin_previewers
+from .safe import DEFAULT_LIMITS, Limits
+
+log = logging.getLogger("beakerlike.preview")
+
+#: Value types whose identity is their whole state (no in-place mutation).
+IMMUTABLE = frozenset({type(None), bool, int, float, complex, str, bytes, frozenset, range, type(Ellipsis)})
+
+
+@dataclass
+class PreviewUpdate:
+    """One published change set (or full snapshot) of variable previews."""
+
+    items: dict[str, dict[str, Any]]
+    removed: list[str]
+    seq: int
+    full: bool
+
+    def message(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(content, metadata)`` of the iopub ``preview`` message for this update."""
+        content = {"variables": self.items}
+        metadata = {"beakerlike": {"removed": {"variables": list(self.removed)}, "seq": self.seq,
+                                   "full": self.full}}
+        return content, metadata
+
+
+@dataclass
+class _Known:
+    ident: int
+    item: dict[str, Any]
+    #: Over the time budget last time: rebuild after the next cell.
+    pending: bool = False
+    #: ``item`` was just rebuilt by the mutation check and can be reused.
+    fresh: bool = False
+
+
+@dataclass
+class EngineStats:
+    """Counters, for tests and benchmarks."""
+
+    updates: int = 0
+    items_built: int = 0
+    full_scans: int = 0
+    skipped_not_watching: int = 0
+    last_candidates: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PreviewEngine:
+    """Tracks the user's namespace and tells watchers what each cell changed."""
+
+    def __init__(
+        self,
+        namespace: MutableMapping[str, Any],
+        *,
+        hidden: Mapping[str, Any] | None = None,
+        registry: PreviewerRegistry | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        budget: float = 0.05,
+        max_items: int = 2000,
+        max_snapshot: int = 20000,
+        small_namespace: int = 2000,
+        transform: Callable[[str], str] | None = None,
+    ) -> None:
+        self.namespace = namespace
+        self.hidden = hidden if hidden is not None else {}
+        self.registry = registry or PreviewerRegistry(builtin_previewers())
+        self.limits = limits
+        self.budget = budget
+        self.max_items = max_items
+        self.max_snapshot = max_snapshot
+        self.small_namespace = small_namespace
+        self.transform = transform
+        self.maker = ItemMaker(self.registry, limits)
+        self.stats = EngineStats()
+        self._watchers: dict[str, Callable[[PreviewUpdate], None]] = {}
+        self._known: dict[str, _Known] = {}
+        self._pending: set[str] = set()
+        self._synced = False
+        self._seq = 0
+        self._lock = threading.RLock()
+
+    # -- the contract ------------------------------------------------------------
+    def watch(self, key: str, callback: Callable[[PreviewUpdate], None]) -> PreviewUpdate:
+        """Start calling ``callback`` after each cell that changed something; returns a full snapshot."""
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        with self._lock:
+            self._watchers[str(key)] = callback
+            return self.snapshot()
+
+    def unwatch(self, key: str) -> None:
+        """Stop calling the watcher ``key`` (unknown keys are ignored)."""
+        with self._lock:
+            self._watchers.pop(str(key), None)
+            if not self._watchers:
+                self._synced = False
+                self._known.clear()
+
+    @property
+    def watching(self) -> bool:
+        """True while at least one watcher is registered."""
+        return bool(self._watchers)
+
+    @property
+    def watchers(self) -> list[str]:
+        """Keys of the current watchers."""
+        return list(self._watchers)
+
+    @property
+    def seq(self) -> int:
+        """Sequence number of the last published update."""
+        return self._seq
+
+    def snapshot(self) -> PreviewUpdate:
+        """Previews of every visible variable (``full=True``, ``seq`` = last published)."""
+        with self._lock:
+            self._known.clear()
+            self._pending.clear()
+            names = [n for n, v in list(self.namespace.items()) if self.visible(n, v)]
+            items = self._build(names, budget=max(self.budget * 20, 1.0), max_items=self.max_snapshot)
+            self._synced = True
+            return PreviewUpdate(items=items, removed=[], seq=self._seq, full=True)
+
+    def page(self, path: list[str | int], offset: int = 0, limit: int = 50,
+             columns: list[str] | None = None) -> dict[str, Any]:
+        """One page of the item at ``path`` (see :mod:`.paging`); raises ``KeyError``/``ValueError``."""
+        with self._lock:
+            obj = resolve(self.namespace, path, self.visible)
+            return {"path": list(path), **page_of(obj, offset, limit, columns, self.registry)}
+
+    def page_binary(self, path: list[str | int], offset: int = 0, limit: int = 50,
+                    columns: list[str] | None = None) -> tuple[dict[str, Any], list[bytes]]:
+        """Like :meth:`page` with numeric columns as binary buffers."""
+        with self._lock:
+            obj = resolve(self.namespace, path, self.visible)
+            spec, buffers = binary_columns(obj, offset, limit, columns)
+            return {"path": list(path), **spec}, buffers
+
+    # -- driving -----------------------------------------------------------------
+    def visible(self, name: str, value: Any) -> bool:
+        """Whether a namespace entry is a user variable (not ``_private`` or IPython's own)."""
+        if type(name) is not str or name.startswith("_"):
+            return False
+        return not (name in self.hidden and self.hidden[name] is value)
+
+    def set_registry(self, registry: PreviewerRegistry) -> None:
+        """Use other previewers (e.g. after a context switch); call :meth:`refresh` to republish."""
+        with self._lock:
+            self.registry = registry
+            self.maker = ItemMaker(registry, self.limits)
+
+    def refresh(self) -> PreviewUpdate | None:
+        """Publish a full snapshot to the watchers (e.g. after a context switch)."""
+        with self._lock:
+            if not self._watchers:
+                self._synced = False
+                return None
+            snap = self.snapshot()
+            self._seq += 1
+            update = PreviewUpdate(items=snap.items, removed=[], seq=self._seq, full=True)
+            self._notify(update)
+            return update
+
+    def after_execute(self, code: str | None) -> PreviewUpdate | None:
+        """Compute and publish the changes of the cell that just ran (no-op while nobody watches)."""
+        if not self._watchers:
+            self.stats.skipped_not_watching += 1
+            return None
+        with self._lock:
+            if not self._synced:
+                snap = self.snapshot()
+                update = PreviewUpdate(items=snap.items, removed=[], seq=self._seq + 1, full=True)
+            else:
+                changed, removed = self._changes(code)
+                if not changed and not removed:
+                    return None
+                items = self._build(sorted(changed), budget=self.budget)
+                for name in removed:
+                    self._known.pop(name, None)
+                    self._pending.discard(name)
+                update = PreviewUpdate(items=items, removed=sorted(removed), seq=self._seq + 1, full=False)
+            self._seq = update.seq
+            self.stats.updates += 1
+            self._notify(update)
+            return update
+
+    # -- internals -----------------------------------------------------------------
+    def _notify(self, update: PreviewUpdate) -> None:
+        for key, callback in list(self._watchers.items()):
+            try:
+                callback(update)
+            except Exception:
+                log.exception("preview watcher %r failed", key)
+
+    def _changes(self, code: str | None) -> tuple[set[str], set[str]]:
+        ns = self.namespace
+        known = self._known
+        cell = analyze_cell(code or "", self.transform) if code is not None else None
+        full_scan = cell is None or cell.opaque or len(ns) <= self.small_namespace
+        changed: set[str] = set(self._pending)
+        removed: set[str] = set()
+        deadline = time.perf_counter() + self.budget
+        if cell is not None:
+            candidates = set(cell.candidates)
+            candidates |= called_globals(cell.called | cell.touched, ns)
+            self.stats.last_candidates = len(candidates)
+            for name in candidates:
+                entry = known.get(name)
+                if name not in ns or not self.visible(name, ns[name]):
+                    if entry is not None:
+                        removed.add(name)
+                    continue
+                value = ns[name]
+                if entry is None or entry.ident != id(value):
+                    changed.add(name)
+                elif type(value) not in IMMUTABLE and time.perf_counter() > deadline:
+                    changed.add(name)  # no time left to check: rebuilt (or marked over budget) below
+                elif type(value) not in IMMUTABLE:
+                    # Same object, maybe mutated in place: compare a fresh bounded preview.
+                    item = self.maker.make(name, value)
+                    self.stats.items_built += 1
+                    if item != entry.item:
+                        changed.add(name)
+                        entry.item = item
+                        entry.fresh = True  # reused by _build
+        if full_scan:
+            self.stats.full_scans += 1
+            for name, value in list(ns.items()):
+                if not self.visible(name, value):
+                    continue
+                entry = known.get(name)
+                if entry is None or entry.ident != id(value):
+                    changed.add(name)
+            removed |= {n for n in known if n not in ns or not self.visible(n, ns[n])}
+        changed -= removed
+        return changed, removed
+
+    def _build(self, names: list[str], budget: float, max_items: int | None = None) -> dict[str, dict[str, Any]]:
+        max_items = self.max_items if max_items is None else max_items
+        ns = self.namespace
+        items: dict[str, dict[str, Any]] = {}
+        deadline = time.perf_counter() + budget
+        for i, name in enumerate(names):
+            if name not in ns:
+                continue
+            value = ns[name]
+            entry = self._known.get(name)
+            retry = False
+            if entry is not None and entry.fresh and entry.ident == id(value):
+                item = entry.item  # built moments ago by the mutation check
+            elif i >= max_items:
+                item = stub_item(name, value, "over_budget", f"more than {max_items} variables changed; "
+                                 "use preview_snapshot or preview_page")
+            elif time.perf_counter() > deadline:
+                item = stub_item(name, value, "over_budget", "preview time budget exhausted; retried after the "
+                                 "next cell")
+                retry = True
+            else:
+                item = self.maker.make(name, value)
+                self.stats.items_built += 1
+            self._known[name] = _Known(ident=id(value), item=item, pending=retry)
+            if retry:
+                self._pending.add(name)
+            else:
+                self._pending.discard(name)
+            items[name] = item
+        return items

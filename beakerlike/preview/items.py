@@ -1,0 +1,121 @@
+"""Building one preview ITEM (a Beaker mime bundle) for one variable."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from .previewers import Previewer, PreviewerRegistry
+from .safe import DEFAULT_LIMITS, Limits, ReprGuard, clip, escape, qualname, type_label
+
+PREVIEW_MIME = "application/vnd.beakerlike.preview+json"
+
+_FIELDS: dict[str, Any] = {
+    "kind": "object", "shape": None, "length": None, "summary": "", "columns": None, "rows": None,
+    "truncated": False, "status": "ok", "error": None, "pageable": False,
+}
+
+
+def _base(name: str, obj: Any) -> dict[str, Any]:
+    mod, qual = qualname(type(obj))
+    return {"name": name, "type": qual, "module": mod, **_FIELDS}
+
+
+def bundle(meta: dict[str, Any]) -> dict[str, Any]:
+    """Render ``meta`` (the preview JSON) as a mime bundle with escaped HTML."""
+    summary = meta.get("summary") or ""
+    plain = f"{meta['name']}: {meta['type']} {summary}".rstrip()
+    if meta["status"] != "ok":
+        plain += f" [{meta['status']}: {meta.get('error') or ''}]"
+    parts = [f"<code>{escape(meta['name'])}</code> <i>{escape(meta['type'])}</i> {escape(summary)}"]
+    if meta["status"] != "ok":
+        parts.append(f" <b>[{escape(meta['status'])}: {escape(str(meta.get('error') or ''))}]</b>")
+    rows = meta.get("rows")
+    if rows:
+        head = "".join(f"<th>{escape(str(c))}</th>" for c in meta.get("columns") or [])
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(cell if isinstance(cell, str) else str(cell))}</td>" for cell in r)
+            + "</tr>" for r in rows
+        )
+        parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return {"text/plain": plain, "text/html": "".join(parts), PREVIEW_MIME: meta}
+
+
+def stub_item(name: str, obj: Any, status: str, error: str) -> dict[str, Any]:
+    """An item that could not be computed (over budget or failed), still naming the type."""
+    meta = _base(name, obj)
+    meta.update(status=status, error=error, summary="", pageable=False)
+    return bundle(meta)
+
+
+def _run_guarded(previewer: Previewer, obj: Any, limits: Limits) -> tuple[dict[str, Any] | None, str | None]:
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["fields"] = previewer.preview(obj, limits)
+        except BaseException as exc:  # noqa: BLE001
+            box["error"] = f"{type_label(exc)}: {clip(str(exc), 200)[0]}"
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="beakerlike-previewer", daemon=True).start()
+    if not done.wait(limits.repr_timeout * 5):
+        return None, f"previewer {previewer.name!r} took longer than {limits.repr_timeout * 5:g} s"
+    if "error" in box:
+        return None, f"previewer {previewer.name!r} raised {box['error']}"
+    return box.get("fields"), None
+
+
+class ItemMaker:
+    """Turns ``(name, value)`` into an ITEM using the registered previewers."""
+
+    def __init__(self, registry: PreviewerRegistry, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.registry = registry
+        self.limits = limits
+        self.guard = ReprGuard()
+
+    def make(self, name: str, obj: Any) -> dict[str, Any]:
+        """The ITEM for one variable; never raises and never runs unbounded."""
+        meta = _base(name, obj)
+        try:
+            previewer = self.registry.find(obj)
+            if previewer is None:
+                fields, error = self._generic(obj)
+            elif previewer.trusted:
+                fields, error = previewer.preview(obj, self.limits), None
+            else:
+                fields, error = _run_guarded(previewer, obj, self.limits)
+        except Exception as exc:  # a previewer bug marks the item, never breaks the update
+            fields, error = None, f"previewer raised {type_label(exc)}: {clip(str(exc), 200)[0]}"
+        if fields:
+            meta.update({k: v for k, v in fields.items() if k not in ("name", "type", "module")})
+        if error is not None:
+            meta["status"] = "over_budget" if "longer than" in error or "skipped" in error else "error"
+            meta["error"] = error
+        meta["summary"] = clip(str(meta.get("summary") or ""), self.limits.chars * 2)[0]
+        return bundle(meta)
+
+    def _generic(self, obj: Any) -> tuple[dict[str, Any], str | None]:
+        """Fallback: type name plus a guarded, truncated ``repr``; never ``len``/iteration."""
+        tp = type(obj)
+        mod, qual = qualname(tp)
+        try:
+            custom_repr = type.__getattribute__(tp, "__repr__") is not object.__repr__
+        except Exception:
+            custom_repr = True
+        if mod == "builtins" and qual in {"function", "builtin_function_or_method", "type", "module"}:
+            kind_name = {"function": "function", "builtin_function_or_method": "function",
+                         "type": "class", "module": "module"}[qual]
+            try:
+                label = object.__getattribute__(obj, "__name__")
+            except Exception:
+                label = "?"
+            return {"kind": "object", "summary": f"{kind_name} {clip(str(label), 80)[0]}"}, None
+        if not custom_repr:
+            return {"kind": "object", "summary": f"<{mod}.{qual} object>"}, None
+        text, why = self.guard.repr(obj, self.limits)
+        if text is None:
+            return {"kind": "object", "summary": f"<{mod}.{qual}>", "truncated": True}, why
+        return {"kind": "object", "summary": text, "truncated": text.endswith("…")}, None
