@@ -14,14 +14,24 @@ from typing import Any
 
 from ._version import __version__
 from .actions import Action, PayloadError, action
+from .contexts import Context, ContextSetupError, InvalidContextInfo, UnknownContext
 from .dispatch import ActionTimeout, UnknownAction
 from .hookspecs import hookimpl
+from .preview import Limits, PreviewEngine, Previewer, PreviewUpdate
 from .request import Request
 
 __all__ = [
     "Action",
     "ActionError",
     "ActionTimeout",
+    "Context",
+    "ContextSetupError",
+    "InvalidContextInfo",
+    "Limits",
+    "PreviewEngine",
+    "PreviewUpdate",
+    "Previewer",
+    "UnknownContext",
     "PayloadError",
     "PreviewPanel",
     "Request",

@@ -45,6 +45,8 @@ ENV_TRACE = "BEAKERLIKE_TRACE_HOOKS"
 #: Built-in behaviour, registered as ordinary plugins (pluggy's eggsample style).
 BUILTIN_PLUGINS: list[str] = [
     "beakerlike.builtin.discovery",
+    "beakerlike.builtin.contexts_plugin",
+    "beakerlike.builtin.preview_plugin",
 ]
 
 
