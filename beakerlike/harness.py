@@ -19,7 +19,7 @@ publishes. Use :func:`beakerlike.testing.running_kernel` for the real wire path.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -135,14 +135,20 @@ class Harness:
         *,
         buffers: Iterable[bytes] = (),
         metadata: Mapping[str, Any] | None = None,
+        on_publish: Callable[[Published], Any] | None = None,
         **fields: Any,
     ) -> Outcome:
-        """Call ``action`` with ``payload`` and/or keyword fields; never raises for the handler's fault."""
+        """Call ``action`` with ``payload`` and/or keyword fields; never raises for the handler's fault.
+
+        ``on_publish`` sees each published message as it happens (e.g. to cancel mid-way).
+        """
         content = payload if payload is not None and not fields else {**(payload or {}), **fields}
         published: list[Published] = []
 
         def publish(msg_type: str, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
             published.append(Published(msg_type, content, [bytes(b) for b in buffers or []]))
+            if on_publish is not None:
+                on_publish(published[-1])
 
         act = self.host.actions.get(action)
         if act is None:
