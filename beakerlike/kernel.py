@@ -21,6 +21,7 @@ import anyio
 from ipykernel.ipkernel import IPythonKernel
 
 from . import protocol
+from ._shellpipes import unbound_shell_pipes
 from ._version import __version__
 from .actions import Action
 from .dispatch import run_action, unknown_action_reply
@@ -231,6 +232,7 @@ class BeakerlikeKernel(IPythonKernel):
 
     def start(self) -> None:
         """Start the kernel and take SIGINT outside cells for action cancellation."""
+        unbound_shell_pipes(self)  # floods must not deadlock the shell threads (see _shellpipes)
         super().start()
         if threading.current_thread() is threading.main_thread():
             try:
