@@ -62,6 +62,8 @@ class PluginError:
     phase: str
     error: str
     traceback: str = ""
+    #: How many times this same failure happened (e.g. a hook failing after every cell).
+    count: int = 1
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as shown in listings and ``context_info_reply``."""
@@ -273,7 +275,13 @@ class PluginHost:
         self.record(err)
 
     def record(self, err: PluginError) -> None:
-        """Keep a plugin error and log it (the kernel log)."""
+        """Keep a plugin error and log it (the kernel log); a repeat only bumps ``count``."""
+        for seen in self.errors:
+            if (seen.plugin, seen.phase, seen.error) == (err.plugin, err.phase, err.error):
+                seen.count += 1
+                if seen.count in (10, 100, 1000):
+                    log.error("plugin %r failed %d times during %s", err.plugin, seen.count, err.phase)
+                return
         self.errors.append(err)
         log.error("plugin %r failed during %s: %s", err.plugin, err.phase, err.error)
         info = self.infos.get(err.plugin)
