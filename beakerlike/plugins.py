@@ -125,6 +125,7 @@ class PluginHost:
         self.trace: Callable[[str], None] | None = None
         self._order: list[str] = []
         self._current: str | None = None
+        self._loaded = False
 
     # -- loading ---------------------------------------------------------------
     def load(
@@ -157,6 +158,7 @@ class PluginHost:
         if not _truthy(env.get(ENV_NO_AUTOLOAD)):
             self._load_entry_points(blocked)
         self.collect()
+        self._loaded = True
         return self
 
     def _block(self, name: str, blocked: set[str], **info: Any) -> bool:
@@ -283,7 +285,13 @@ class PluginHost:
                     log.error("plugin %r failed %d times during %s", err.plugin, seen.count, err.phase)
                 return
         self.errors.append(err)
-        log.error("plugin %r failed during %s: %s", err.plugin, err.phase, err.error)
+        if log.hasHandlers():
+            log.error("plugin %r failed during %s: %s", err.plugin, err.phase, err.error)
+        elif self._loaded:
+            # Inside a kernel sys.stderr goes to the frontend; the kernel log is the real stderr
+            # (the kernel itself logs the errors found while loading).
+            print(f"[beakerlike] ERROR | plugin {err.plugin!r} failed during {err.phase}: {err.error}",
+                  file=sys.__stderr__ or sys.stderr, flush=True)
         info = self.infos.get(err.plugin)
         if info is not None and err.error not in info.errors:
             info.errors.append(err.error)
