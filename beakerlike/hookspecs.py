@@ -3,7 +3,9 @@
 A plugin implements hooks with ``@beakerlike.hookimpl`` on module-level functions
 (or methods of an object it registers). Each ``register_*`` hook receives a
 ``register`` callback so one plugin can add many things while the host decides
-how they are stored. Every hook is documented in ``docs/hooks.md``.
+how they are stored. Hooks are plain functions, called in plugin load order; one
+that raises is recorded as a plugin error and the others still run. Every hook is
+documented in ``docs/hooks.md`` (a test checks it).
 """
 
 from __future__ import annotations
@@ -28,16 +30,19 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def register_actions(register: Callable[..., None]) -> None:
     """Add actions callable from any context.
 
-    Called once at kernel start. ``register(func_or_action)`` accepts an
-    ``@beakerlike.action``-decorated function (or a plain function, which is then
-    decorated with default options). Example::
+    Called once at kernel start, plugin by plugin in load order. ``register(func)``
+    accepts an ``@beakerlike.action``-decorated function, a plain function (made an
+    action with default options) or a plain function plus action options
+    (``register(func, name="wc", timeout=5)``). A bad registration is recorded as an
+    error of the plugin and skipped. If two plugins add the same name, the first
+    loaded wins and the other gets an ``ActionConflict`` error. Example::
 
         @hookimpl
         def register_actions(register):
             register(save_var)
 
     A plugin module whose only content is ``@action`` functions needs no hookimpl:
-    the host collects them itself.
+    the host collects them itself (before the module's own ``register_actions``).
     """
 
 
