@@ -1,0 +1,125 @@
+"""The preview engine in-process: change detection, budgets, previewer lookup, paging (no kernel needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from beakerlike import Limits, PreviewEngine, Previewer
+from beakerlike.preview import PREVIEW_MIME, PreviewerRegistry, builtin_previewers
+from beakerlike.preview.cellnames import analyze, called_globals
+from beakerlike.preview.previewers import type_key
+
+
+def run(engine: PreviewEngine, ns: dict, code: str):
+    exec(code, ns)
+    return engine.after_execute(code)
+
+
+def test_cell_analysis():
+    cell = analyze("a = 1\nb.x = 2\nc[0] += 1\nd.append(e)\nimport os.path as p, sys\n"
+                   "def f():\n    global g\n    h = 1\nfor i in r: pass\ndel j\nprint(k.shape)")
+    assert cell.stored == {"a", "p", "sys", "f", "g", "i", "j"}
+    assert {"b", "c", "d", "e", "k"} <= cell.touched
+    assert cell.called == {"print"} and not cell.opaque
+    assert analyze("from m import *").opaque
+    assert analyze("exec('x=1')").opaque
+    assert analyze("%time x = 1").opaque  # not Python: the engine scans everything
+
+
+def test_called_globals_follow_user_functions():
+    ns: dict = {}
+    exec("def inner():\n    global z\n    z = 1\ndef outer():\n    inner()\n", ns)
+    assert {"inner", "z"} <= called_globals(frozenset({"outer"}), ns)
+    assert called_globals(frozenset({"len"}), ns) == set()
+
+
+def test_only_candidates_are_examined_in_a_large_namespace():
+    ns = {f"v{i}": i for i in range(5000)}
+    ns["lst"] = [1]
+    engine = PreviewEngine(ns, small_namespace=100)
+    updates = []
+    engine.watch("t", updates.append)
+    built = engine.stats.items_built
+    assert run(engine, ns, "v1 = -1").items.keys() == {"v1"}
+    assert engine.stats.items_built - built == 1 and engine.stats.full_scans == 0
+    assert run(engine, ns, "lst.append(2)").items["lst"][PREVIEW_MIME]["length"] == 2
+    assert run(engine, ns, "print(v2)") is None
+    # A rebinding the code cannot show (no exec, no call) in a large namespace waits for the next snapshot.
+    ns["v3"] = "changed behind the engine"
+    assert run(engine, ns, "pass") is None
+    assert engine.snapshot().items["v3"][PREVIEW_MIME]["summary"] == "'changed behind the engine'"
+    assert [u.seq for u in updates] == [1, 2]
+
+
+def test_nothing_happens_without_watchers():
+    ns = {"a": 1}
+    engine = PreviewEngine(ns)
+    assert run(engine, ns, "a = 2") is None
+    assert engine.stats.items_built == 0 and engine.stats.skipped_not_watching == 1
+    engine.watch("k", lambda u: None)
+    engine.unwatch("k")
+    assert not engine.watching and run(engine, ns, "a = 3") is None
+
+
+def test_budget_marks_and_retries_items():
+    ns: dict = {}
+    engine = PreviewEngine(ns, budget=0.0, max_items=3)
+    engine.watch("k", lambda u: None)
+    update = run(engine, ns, "a = [1]\nb = [2]\nc = [3]\nd = [4]\ne = [5]")
+    statuses = {n: i[PREVIEW_MIME]["status"] for n, i in update.items.items()}
+    assert set(statuses) == {"a", "b", "c", "d", "e"} and set(statuses.values()) == {"over_budget"}
+    engine.budget = 10.0
+    retried = run(engine, ns, "pass")
+    assert {n for n, i in retried.items.items() if i[PREVIEW_MIME]["status"] == "ok"} == {"a", "b", "c"}
+
+
+def test_watcher_errors_are_isolated():
+    ns: dict = {}
+    engine = PreviewEngine(ns)
+    got = []
+    engine.watch("bad", lambda u: 1 / 0)
+    engine.watch("good", got.append)
+    run(engine, ns, "x = 1")
+    assert [list(u.items) for u in got] == [["x"]]
+
+
+def test_registry_matches_mro_names_and_exact_builtins():
+    class MyList(list):
+        def __len__(self):
+            raise AssertionError("never called")
+
+    reg = PreviewerRegistry(builtin_previewers())
+    assert reg.find([1]).name == "sequence"
+    assert reg.find(MyList()) is None  # builtin previewers do not apply to subclasses
+    assert reg.find(pd.DataFrame()).name == "pandas.DataFrame"
+    assert type_key("pandas.core.frame.DataFrame") == type_key("pandas", "DataFrame")
+    reg.add(Previewer(("numpy.ndarray",), lambda o, lim: {"summary": "mine"}, name="mine"))
+    assert reg.find(np.zeros(2)).name == "mine"
+
+
+def test_items_are_bounded():
+    ns = {"wide": pd.DataFrame(np.zeros((3, 500))), "cube": np.zeros((4, 4, 4)), "s": "y" * 100_000,
+          "nested": [[[[[1]]]]], "many": dict.fromkeys(range(10_000))}
+    engine = PreviewEngine(ns, limits=Limits(rows=2, cols=3))
+    items = {n: i[PREVIEW_MIME] for n, i in engine.snapshot().items.items()}
+    assert items["wide"]["columns"] == ["0", "1", "2"] and len(items["wide"]["rows"]) == 2
+    assert items["wide"]["truncated"] and items["cube"]["truncated"] and items["cube"]["rows"] is None
+    assert len(items["s"]["summary"]) <= 240 and items["s"]["pageable"]
+    assert "<list of 1>" in items["nested"]["summary"]
+    assert len(items["many"]["rows"]) == 2 and items["many"]["length"] == 10_000
+
+
+def test_page_limits_and_errors():
+    ns = {"lst": list(range(100_000)), "fs": frozenset({1})}
+    engine = PreviewEngine(ns)
+    assert engine.page(["lst"], 0, 10**9)["limit"] == 10_000
+    assert len(engine.page(["lst"], 0, 10**9)["rows"]) == 10_000
+    assert engine.page(["fs"])["rows"] == [[1]]
+    with pytest.raises(ValueError, match="non-negative"):
+        engine.page(["lst"], limit=-5)
+    with pytest.raises(KeyError, match="no variable"):
+        engine.page(["missing"])
+    with pytest.raises(ValueError, match="cannot step"):
+        engine.page(["fs", 0])
