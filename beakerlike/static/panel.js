@@ -1,5 +1,5 @@
 // beakerlike PreviewPanel frontend (anywidget ES module).
-// Kernel data is only ever put into the page with textContent, never innerHTML.
+// Kernel data is only ever put into the page with textContent, never parsed as HTML.
 
 const PAGED_KINDS = new Set(["table", "array"]);
 
@@ -10,17 +10,24 @@ function h(tag, className, text) {
   return el;
 }
 
+// Code objects (modules, functions, classes) are hidden unless the user asks for them.
+const CODE_TYPES = new Set(["module", "function", "builtin_function_or_method", "method", "type", "MetaHasTraits"]);
+
+function isCode(item) {
+  return CODE_TYPES.has(item.type) || (item.kind === "object" && item.module === "builtins" && item.type === "type");
+}
+
 function sizeOf(item) {
+  const n = typeof item.length === "number" ? item.length : null;
+  if (item.kind === "text" && n !== null) return `${n} chars`;
+  if (item.kind === "container" && n !== null) return `${n} items`;
   if (Array.isArray(item.shape) && item.shape.length) return item.shape.join(" × ");
-  if (typeof item.length === "number") {
-    return item.kind === "text" ? `${item.length} chars` : `${item.length} items`;
-  }
-  return "";
+  return n !== null ? String(n) : "";
 }
 
 function statusText(item) {
-  if (item.status === "over_budget") return "not previewed: over the preview budget";
-  if (item.status === "error") return `not previewed: ${item.error || "error"}`;
+  if (item.status === "over_budget") return item.error || "over the preview budget";
+  if (item.status === "error") return item.error || "preview failed";
   return "";
 }
 
@@ -60,7 +67,13 @@ function render({ model, el }) {
   search.type = "search";
   search.placeholder = "Filter";
   search.setAttribute("aria-label", "Filter variables by name");
-  header.append(title, count, status, search);
+  const showCode = h("input", "bl-show-code");
+  showCode.type = "checkbox";
+  const codeLabel = h("label", "bl-toggle");
+  const codeCount = h("span");
+  codeLabel.append(showCode, codeCount);
+  codeLabel.title = "Show modules, functions and classes";
+  header.append(title, count, status, search, codeLabel);
   const error = h("div", "bl-error");
   const table = h("table", "bl-vars");
   const headRow = table.createTHead().insertRow();
@@ -136,16 +149,22 @@ function render({ model, el }) {
     const items = model.get("items") || {};
     const changed = new Set(model.get("changed") || []);
     const names = Object.keys(items).sort((a, b) => a.localeCompare(b));
-    const shown = names.filter((n) => !filter || n.toLowerCase().includes(filter));
+    const code = names.filter((n) => isCode(items[n] || {}));
+    const shown = names.filter(
+      (n) => (!filter || n.toLowerCase().includes(filter)) && (showCode.checked || !isCode(items[n] || {})),
+    );
     title.textContent = model.get("title") || "Variables";
-    count.textContent = String(names.length);
+    count.textContent = String(names.length - code.length);
+    codeCount.textContent = ` modules & functions (${code.length})`;
+    codeLabel.hidden = code.length === 0;
     const seq = model.get("seq");
     status.textContent = model.get("watching") ? `live${seq >= 0 ? ` · update ${seq}` : ""}` : "paused";
     status.classList.toggle("bl-paused", !model.get("watching"));
     error.textContent = model.get("error") || "";
     error.hidden = !model.get("error");
-    empty.hidden = names.length > 0;
-    table.hidden = names.length === 0;
+    empty.hidden = shown.length > 0;
+    empty.textContent = names.length ? "No variables match." : "No variables yet. Run a cell that assigns one.";
+    table.hidden = shown.length === 0;
     for (const name of [...expanded]) if (!(name in items)) expanded.delete(name);
 
     body.replaceChildren();
@@ -162,9 +181,14 @@ function render({ model, el }) {
       nameCell.append(caret, h("span", "", name));
       const typeCell = h("td", "bl-type", item.type || "");
       if (item.module) typeCell.title = `${item.module}.${item.type}`;
-      const summary = statusText(item) || item.summary || "";
-      const summaryCell = h("td", item.status && item.status !== "ok" ? "bl-summary bl-problem" : "bl-summary", summary);
-      summaryCell.title = summary;
+      const problem = statusText(item);
+      const summaryCell = h("td", "bl-summary");
+      if (problem) {
+        const note = h("span", "bl-problem", `could not preview: ${problem}`);
+        summaryCell.append(note);
+        if (item.summary) summaryCell.append(h("span", "bl-problem-summary", ` ${item.summary}`));
+      } else summaryCell.textContent = item.summary || "";
+      summaryCell.title = problem ? `could not preview: ${problem}` : item.summary || "";
       tr.append(nameCell, typeCell, h("td", "bl-size", sizeOf(item)), summaryCell);
       if (openable) {
         tr.classList.add("bl-openable");
@@ -215,6 +239,7 @@ function render({ model, el }) {
     draw();
   }
 
+  showCode.addEventListener("change", draw);
   search.addEventListener("input", () => {
     filter = search.value.trim().toLowerCase();
     draw();

@@ -1,0 +1,160 @@
+"""PreviewPanel kernel side, in a real beakerlike kernel: state, updates after cells, paging, stopping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+from beakerlike.client import Exchange, KernelClient
+from beakerlike.testing import running_kernel
+
+pytestmark = pytest.mark.anyio
+
+pytest.importorskip("anywidget", reason="the panel needs the `panel` extra (anywidget)")  # noqa: B018
+pytest.importorskip("pandas")
+
+
+async def run(kernel: KernelClient, code: str) -> Exchange:
+    ex = await kernel.execute(code)
+    assert ex.content["status"] == "ok", ex.content
+    return ex
+
+
+async def value(kernel: KernelClient, expr: str) -> str:
+    ex = await run(kernel, expr)
+    results = ex.of_type("execute_result")
+    assert results, ex.iopub
+    return results[0]["content"]["data"]["text/plain"]
+
+
+def state_updates(ex: Exchange, comm_id: str) -> list[dict[str, Any]]:
+    return [
+        m["content"]["data"]["state"]
+        for m in ex.of_type("comm_msg")
+        if m["content"]["comm_id"] == comm_id and m["content"]["data"].get("method") == "update"
+    ]
+
+
+async def comm_send(kernel: KernelClient, comm_id: str, content: dict[str, Any]) -> list[dict[str, Any]]:
+    """Send a custom widget message; return the custom messages the kernel sent back while handling it."""
+    ex = kernel.send("comm_msg", {"comm_id": comm_id, "data": {"method": "custom", "content": content}})
+    try:
+        with anyio.fail_after(30):
+            while True:
+                msg = await ex.queue.get()
+                if msg["header"]["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    break
+    finally:
+        kernel._pending.pop(ex.request["header"]["msg_id"], None)
+    return [
+        m["content"]["data"]["content"]
+        for m in ex.of_type("comm_msg")
+        if m["content"]["comm_id"] == comm_id and m["content"]["data"].get("method") == "custom"
+    ]
+
+
+async def open_panel(kernel: KernelClient) -> tuple[str, dict[str, Any]]:
+    ex = await run(kernel, "import beakerlike\npanel = beakerlike.PreviewPanel(page_size=5)\npanel")
+    opens = [
+        m for m in ex.of_type("comm_open")
+        if m["content"]["data"]["state"].get("_anywidget_id") == "beakerlike.panel.PreviewPanel"
+    ]
+    assert len(opens) == 1, ex.iopub
+    shown = ex.of_type("execute_result")
+    assert shown and "application/vnd.jupyter.widget-view+json" in shown[0]["content"]["data"]
+    return opens[0]["content"]["comm_id"], opens[0]["content"]["data"]["state"]
+
+
+async def test_panel_state_follows_cells() -> None:
+    async with running_kernel() as kernel:
+        await run(kernel, "a = 1\nb = 'hello'")
+        comm_id, state = await open_panel(kernel)
+        assert state["watching"] is True
+        assert {"a", "b"} <= set(state["items"])
+        assert state["items"]["a"]["summary"] == "1"
+        assert "panel" in state["_esm"] or "render" in state["_esm"]
+        assert ".bl-panel" in state["_css"]
+
+        ex = await run(kernel, "a = 2\nc = [1, 2, 3]\nevil = '<img src=x onerror=\"window.__xss = 1\">'")
+        updates = state_updates(ex, comm_id)
+        assert updates, "no panel update after a cell"
+        items = updates[-1]["items"]
+        assert items["a"]["summary"] == "2"
+        assert items["c"]["kind"] == "container" and items["c"]["length"] == 3
+        assert "<img src=x" in items["evil"]["summary"]  # plain text: the frontend shows it with textContent
+        assert set(updates[-1]["changed"]) >= {"a", "c", "evil"}
+
+        ex = await run(kernel, "del b")
+        items = state_updates(ex, comm_id)[-1]["items"]
+        assert "b" not in items and "a" in items
+
+
+async def test_panel_pages_dataframe_rows() -> None:
+    async with running_kernel() as kernel:
+        comm_id, _ = await open_panel(kernel)
+        code = "import pandas as pd\ndf = pd.DataFrame({'n': range(23), 'sq': [i * i for i in range(23)]})"
+        ex = await run(kernel, code)
+        item = state_updates(ex, comm_id)[-1]["items"]["df"]
+        assert item["kind"] == "table" and item["shape"] == [23, 2] and item["pageable"] is True
+
+        first = await comm_send(kernel, comm_id, {"type": "page", "request_id": 1, "path": ["df"], "offset": 0,
+                                                  "limit": 5})
+        assert len(first) == 1 and first[0]["request_id"] == 1, first
+        page = first[0]["page"]
+        assert page["total"] == 23 and page["columns"] == ["n", "sq"] and len(page["rows"]) == 5
+
+        second = (await comm_send(kernel, comm_id, {"type": "page", "request_id": 2, "path": ["df"], "offset": 20,
+                                                    "limit": 5}))[0]["page"]
+        assert [str(r[0]) for r in second["rows"]] == ["20", "21", "22"]
+
+        missing = (await comm_send(kernel, comm_id, {"type": "page", "request_id": 3, "path": ["nope"]}))[0]
+        assert "error" in missing and "nope" in missing["error"]
+        bad = (await comm_send(kernel, comm_id, {"type": "page", "request_id": 4, "path": "df", "limit": -1}))[0]
+        assert bad["error"].startswith("ValueError") and "path" in bad["error"]
+        assert await value(kernel, "1 + 1") == "2"  # the kernel is fine
+
+
+async def test_panel_stops_when_closed() -> None:
+    async with running_kernel() as kernel:
+        comm_id, _ = await open_panel(kernel)
+        await run(kernel, "panel.close()")
+        ex = await run(kernel, "x = 1")
+        assert state_updates(ex, comm_id) == []
+        assert await value(kernel, "panel.watching") == "False"
+
+
+async def test_panel_stops_when_frontend_closes_comm() -> None:
+    async with running_kernel() as kernel:
+        comm_id, _ = await open_panel(kernel)
+        ex = kernel.send("comm_close", {"comm_id": comm_id, "data": {}})
+        with anyio.fail_after(30):
+            while not any(m["header"]["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
+                          for m in ex.iopub):
+                await ex.queue.get()
+        ex = await run(kernel, "y = 2")
+        assert state_updates(ex, comm_id) == []
+        assert await value(kernel, "panel.watching") == "False"
+
+
+async def test_panel_pauses_without_views_and_resumes() -> None:
+    async with running_kernel() as kernel:
+        comm_id, _ = await open_panel(kernel)
+        await comm_send(kernel, comm_id, {"type": "view", "state": "open", "id": "v1"})
+        await comm_send(kernel, comm_id, {"type": "view", "state": "closed", "id": "v1"})
+        assert await value(kernel, "panel.watching") == "False"
+        ex = await run(kernel, "z = 3")
+        assert state_updates(ex, comm_id) == []  # no preview work while nobody looks
+
+        await comm_send(kernel, comm_id, {"type": "view", "state": "open", "id": "v2"})
+        assert await value(kernel, "panel.watching") == "True"
+        ex = await run(kernel, "z = 4")
+        assert state_updates(ex, comm_id)[-1]["items"]["z"]["summary"] == "4"
+
+
+def test_panel_needs_beakerlike_kernel() -> None:
+    from beakerlike.panel import PanelError, PreviewPanel
+
+    with pytest.raises(PanelError, match="beakerlike kernel"):
+        PreviewPanel()
