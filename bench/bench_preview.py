@@ -1,0 +1,226 @@
+"""Preview cost per cell, side by side in one run.
+
+    .venv/bin/python -m bench.bench_preview [--quick]
+
+Four kernel processes hold the same namespace (10,000 small variables, a
+10,000,000 x 10 DataFrame and a 1,000,000-item list):
+
+- ``plain``: stock ipykernel (``python -m ipykernel_launcher``), the baseline;
+- ``idle``: beakerlike, default context, nobody watching previews;
+- ``watch``: beakerlike, default context, one client watching (``preview_watch``);
+- ``inspector``: stock ipykernel running jupyterlab-variableinspector's kernel-side
+  ``_jupyterlab_variableinspector_dict_list()`` after every cell (what its panel does).
+
+Measured:
+
+1. per-cell latency of a cell that changes one variable (``v1 = i``), rounds
+   interleaved across kernels; *added* latency = median - median(plain);
+2. in-kernel time of the per-cell hooks (beakerlike's pre/post-run-cell hooks,
+   the inspector's function), timed inside each kernel;
+3. back-to-back ``x = 1`` cells, each sent as soon as the previous reply and idle
+   arrived, in alternating blocks: total time ratio vs plain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import random
+import sys
+import time
+from typing import Any
+
+from ._util import KernelProcess, RawClient, median, quantile
+
+SETUP = """
+import numpy as np, pandas as pd
+for _i in range({nvars}):
+    globals()[f"v{{_i}}"] = _i
+big_df = pd.DataFrame(np.random.default_rng(0).random(({rows}, 10)), columns=[f"c{{j}}" for j in range(10)])
+big_list = list(range(1_000_000))
+del _i
+"""
+
+TIMERS = """
+import time as _time
+_TPRE, _TPOST = [], []
+def _bench_wrap(_f, _out):
+    def _w(*_a):
+        _t = _time.perf_counter()
+        _f(*_a)
+        _out.append(_time.perf_counter() - _t)
+    return _w
+_k = get_ipython().kernel
+for _name, _cb, _out in (("pre_run_cell", _k._before_execute, _TPRE), ("post_run_cell", _k._after_execute, _TPOST)):
+    get_ipython().events.unregister(_name, _cb)
+    get_ipython().events.register(_name, _bench_wrap(_cb, _out))
+"""
+
+INSPECTOR_HOOK = """
+import time as _time
+_TPRE, _TPOST = [], []
+_jupyterlab_variableinspector_changesettings(maxitems=10)
+def _bench_inspect(_result):
+    _t = _time.perf_counter()
+    _jupyterlab_variableinspector_dict_list()
+    _TPOST.append(_time.perf_counter() - _t)
+get_ipython().events.register("post_run_cell", _bench_inspect)
+"""
+
+STATS = "__import__('json').dumps([_TPRE[-{n} - 1:-1], _TPOST[-{n} - 1:-1]])"
+
+
+def inspector_script() -> str:
+    """The Python half of jupyterlab-variableinspector, as its labextension ships it."""
+    pattern = f"{sys.prefix}/share/jupyter/labextensions/@lckr/jupyterlab_variableinspector/static/*.js"
+    for path in sorted(glob.glob(pattern)):
+        with open(path, encoding="utf-8") as f:
+            js = f.read()
+        start = js.find("py_script='")
+        if start < 0:
+            continue
+        i, out = start + len("py_script='"), []
+        while js[i] != "'":
+            if js[i] == "\\":
+                out.append(js[i: i + 2])
+                i += 2
+            else:
+                out.append(js[i])
+                i += 1
+        literal = "".join(out).replace('"', '\\"').replace("\\'", "'")
+        return json.loads(f'"{literal}"')
+    raise SystemExit("lckr-jupyterlab-variableinspector is not installed "
+                     "(pip install lckr-jupyterlab-variableinspector)")
+
+
+def execute(client: RawClient, code: str, expressions: dict[str, str] | None = None, timeout: float = 600) -> Any:
+    """Run a cell; returns its reply content (raises on error)."""
+    ex = client.roundtrip("execute_request", {"code": code, "silent": False, "store_history": True,
+                                              "user_expressions": expressions or {}, "allow_stdin": False,
+                                              "stop_on_error": True}, timeout=timeout)
+    assert ex.reply is not None
+    content = ex.reply["content"]
+    if content.get("status") != "ok":
+        raise RuntimeError(f"cell failed: {content.get('ename')}: {content.get('evalue')}")
+    return content
+
+
+def cell_latency(client: RawClient, code: str) -> float:
+    """Seconds from sending ``code`` to its reply and idle."""
+    ex = client.roundtrip("execute_request", {"code": code, "silent": False, "store_history": True,
+                                              "user_expressions": {}, "allow_stdin": False,
+                                              "stop_on_error": True}, timeout=600)
+    return ex.latency
+
+
+def hook_times(client: RawClient, n: int) -> tuple[list[float], list[float]]:
+    """The last ``n`` in-kernel pre/post hook durations."""
+    content = execute(client, "pass", {"t": STATS.format(n=n)})
+    data = content["user_expressions"]["t"]["data"]["text/plain"]
+    pre, post = json.loads(eval(data))  # a repr'd str from our own kernel
+    return pre, post
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller DataFrame (1M rows), fewer rounds")
+    args = parser.parse_args(argv)
+    rows = 1_000_000 if args.quick else 10_000_000
+    rounds = 100 if args.quick else 400
+    inspector_rounds = 5 if args.quick else 20
+    b2b = 200 if args.quick else 1000
+    nvars = 10_000
+
+    kernels = {
+        "plain": KernelProcess("ipykernel_launcher"),
+        "idle": KernelProcess("beakerlike.kernelapp", env={"BEAKERLIKE_DISABLE_PLUGIN_AUTOLOAD": "1"}),
+        "watch": KernelProcess("beakerlike.kernelapp", env={"BEAKERLIKE_DISABLE_PLUGIN_AUTOLOAD": "1"}),
+        "inspector": KernelProcess("ipykernel_launcher"),
+    }
+    clients: dict[str, RawClient] = {}
+    try:
+        print(f"namespace: {nvars:,} ints + {rows:,} x 10 DataFrame + 1,000,000-item list; starting 4 kernels")
+        for name, proc in kernels.items():
+            proc.start()
+            clients[name] = RawClient(proc.conn)
+            t = time.perf_counter()
+            execute(clients[name], SETUP.format(nvars=nvars, rows=rows))
+            print(f"  {name:9s} ready, namespace built in {time.perf_counter() - t:.1f} s")
+        for name in ("idle", "watch"):
+            execute(clients[name], TIMERS)
+        t = time.perf_counter()
+        snap = clients["watch"].roundtrip("preview_watch_request", {}, timeout=600)
+        assert snap.reply is not None and snap.reply["content"]["status"] == "ok", snap.reply
+        print(f"  watch     preview_watch (full snapshot of {nvars + 2:,} items): "
+              f"{time.perf_counter() - t:.2f} s, one-time")
+        execute(clients["plain"], "_TPRE, _TPOST = [], []")
+        execute(clients["inspector"], inspector_script())
+        execute(clients["inspector"], INSPECTOR_HOOK)
+
+        # 1. a cell that changes one variable, interleaved
+        lat: dict[str, list[float]] = {name: [] for name in kernels}
+        for name in ("plain", "idle", "watch"):
+            for i in range(20):
+                cell_latency(clients[name], f"v1 = {i}")
+        for r in range(rounds):
+            order = ["plain", "idle", "watch"] + (["inspector"] if r < inspector_rounds else [])
+            random.shuffle(order)
+            for name in order:
+                lat[name].append(cell_latency(clients[name], f"v1 = {r}"))
+        hooks = {name: hook_times(clients[name], rounds) for name in ("idle", "watch")}
+        hooks["inspector"] = hook_times(clients["inspector"], inspector_rounds)
+
+        # 2. back-to-back x = 1, alternating blocks
+        totals = {"plain": 0.0, "idle": 0.0, "watch": 0.0}
+        block = 50
+        for _ in range(b2b // block):
+            for name in totals:
+                t = time.perf_counter()
+                for _ in range(block):
+                    cell_latency(clients[name], "x = 1")
+                totals[name] += time.perf_counter() - t
+
+        base = median(lat["plain"])
+        ms = 1e3
+        print()
+        print(f"per-cell latency, cell `v1 = i` ({rounds} rounds, inspector {inspector_rounds}), milliseconds:")
+        print(f"  {'kernel':10s} {'median':>9s} {'p90':>9s} {'added':>9s} {'in-kernel hooks (median)':>26s}")
+        for name in kernels:
+            m = median(lat[name])
+            hk = ""
+            if name in hooks:
+                pre, post = hooks[name]
+                per = [a + b for a, b in zip(pre, post, strict=False)] if pre else post
+                hk = f"{median(per) * ms:.3f}"
+            print(f"  {name:10s} {m * ms:9.3f} {quantile(lat[name], 0.9) * ms:9.3f} {(m - base) * ms:9.3f} {hk:>26s}")
+        added_watch = median(lat["watch"]) - base
+        added_idle = median(lat["idle"]) - base
+        added_insp = median(lat["inspector"]) - base
+        pre_w, post_w = hooks["watch"]
+        pre_i, post_i = hooks["idle"]
+        hook_watch = median([a + b for a, b in zip(pre_w, post_w, strict=False)])
+        hook_idle = median([a + b for a, b in zip(pre_i, post_i, strict=False)])
+        hook_insp = median(hooks["inspector"][1])
+        print()
+        print("targets:")
+        print(f"  added latency watching      {added_watch * ms:8.3f} ms  (target <= 2 ms;   "
+              f"in-kernel {hook_watch * ms:.3f} ms)")
+        print(f"  added latency not watching  {added_idle * ms:8.3f} ms  (target <= 0.2 ms; "
+              f"in-kernel {hook_idle * ms:.3f} ms)")
+        print(f"  back-to-back x = 1, default context / plain ipykernel: {totals['idle'] / totals['plain']:.3f}x "
+              f"(target <= 1.05x; watching: {totals['watch'] / totals['plain']:.3f}x; "
+              f"{b2b} cells each, plain {totals['plain'] / b2b * ms:.3f} ms/cell)")
+        print(f"  cost vs variableinspector: added latency {added_watch / added_insp:.5f}x "
+              f"({added_watch * ms:.3f} ms vs {added_insp * ms:.1f} ms), "
+              f"in-kernel {hook_watch / hook_insp:.5f}x ({hook_watch * ms:.3f} ms vs {hook_insp * ms:.1f} ms)")
+    finally:
+        for c in clients.values():
+            c.close()
+        for proc in kernels.values():
+            proc.stop()
+
+
+if __name__ == "__main__":
+    main()
