@@ -84,6 +84,7 @@ def _bounds(offset: int, limit: int) -> tuple[int, int]:
 def page_of(obj: Any, offset: int = 0, limit: int = 50, columns: list[str] | None = None,
             registry: PreviewerRegistry | None = None) -> dict[str, Any]:
     """One page of ``obj``: ``{"offset", "limit", "total", "columns", "rows", "index"}``."""
+    requested = limit
     offset, limit = _bounds(offset, limit)
     lim = PAGE_LIMITS
     tp = type(obj)
@@ -100,7 +101,8 @@ def page_of(obj: Any, offset: int = 0, limit: int = 50, columns: list[str] | Non
     elif _is(obj, "numpy.ndarray"):
         out = _page_array(obj, offset, limit, columns)
     elif tp is str or tp is bytes or tp is bytearray:
-        chunk = obj[offset: offset + min(limit, MAX_TEXT)]
+        limit = min(requested, MAX_TEXT)
+        chunk = obj[offset: offset + limit]
         if tp is not str:
             chunk = chunk.decode("utf-8", "backslashreplace")
         out = {"total": len(obj), "columns": ["text"], "rows": [[chunk]], "index": [offset],
