@@ -123,3 +123,26 @@ def test_page_limits_and_errors():
         engine.page(["missing"])
     with pytest.raises(ValueError, match="cannot step"):
         engine.page(["fs", 0])
+
+
+def test_plugin_previewer_output_is_made_json_safe_and_failures_marked():
+    class Thing:
+        pass
+
+    class Broken:
+        pass
+
+    reg = PreviewerRegistry(builtin_previewers())
+    reg.add(Previewer((Thing,), lambda o, lim: {"shape": (np.int64(3),), "length": np.int64(3),
+                                                "rows": [[np.float32(0.5), Thing()]], "summary": 7}))
+    reg.add(Previewer((Broken,), lambda o, lim: 1 / 0))
+    engine = PreviewEngine({"t": Thing(), "b": Broken()}, registry=reg)
+    items = engine.snapshot().items
+    t = items["t"][PREVIEW_MIME]
+    assert t["shape"] == [3] and type(t["length"]) is int and t["summary"] == "7"
+    assert t["rows"][0][0] == 0.5 and t["rows"][0][1].startswith("<test_preview_engine.")
+    import json
+
+    json.dumps(items, allow_nan=False)
+    b = items["b"][PREVIEW_MIME]
+    assert b["status"] == "error" and "ZeroDivisionError" in b["error"]

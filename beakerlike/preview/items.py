@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from .previewers import Previewer, PreviewerRegistry
-from .safe import DEFAULT_LIMITS, Limits, ReprGuard, clip, escape, qualname, type_label
+from .safe import DEFAULT_LIMITS, Limits, ReprGuard, clip, escape, is_over_budget, json_cell, qualname, type_label
 
 PREVIEW_MIME = "application/vnd.beakerlike.preview+json"
 
@@ -41,6 +41,46 @@ def bundle(meta: dict[str, Any]) -> dict[str, Any]:
     return {"text/plain": plain, "text/html": "".join(parts), PREVIEW_MIME: meta}
 
 
+def _text(exc: BaseException) -> str:
+    try:  # an exception's __str__ is user code too
+        return str(exc)
+    except Exception:
+        return "<unprintable>"
+
+
+def _int_or_none(v: Any) -> int | None:
+    return None if v is None else int(v)
+
+
+def clean_fields(fields: dict[str, Any], limits: Limits, trusted: bool) -> dict[str, Any]:
+    """Coerce a previewer's fields to the ITEM's JSON types (plugins may return numpy ints etc.)."""
+    if type(fields) is not dict:
+        raise TypeError(f"a previewer must return a dict, not {type_label(fields)}")
+    if trusted:
+        return {k: v for k, v in fields.items() if k not in ("name", "type", "module")}
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key in ("name", "type", "module"):
+            continue
+        if key in ("kind", "summary", "error"):
+            out[key] = None if value is None and key == "error" else clip(str(value), limits.chars * 2)[0]
+        elif key in ("truncated", "pageable"):
+            out[key] = bool(value)
+        elif key == "length":
+            out[key] = _int_or_none(value)
+        elif key == "shape":
+            out[key] = None if value is None else [int(v) for v in list(value)[:32]]
+        elif key in ("columns", "index"):
+            out[key] = None if value is None else [json_cell(v, limits) if key == "index" else str(v)
+                                                   for v in list(value)[: max(limits.cols, limits.rows)]]
+        elif key == "rows":
+            out[key] = None if value is None else [[json_cell(c, limits) for c in list(r)[: limits.cols]]
+                                                   for r in list(value)[: limits.rows]]
+        elif key == "status" and value in ("ok", "over_budget", "error"):
+            out[key] = value
+    return out
+
+
 def stub_item(name: str, obj: Any, status: str, error: str) -> dict[str, Any]:
     """An item that could not be computed (over budget or failed), still naming the type."""
     meta = _base(name, obj)
@@ -56,7 +96,7 @@ def _run_guarded(previewer: Previewer, obj: Any, limits: Limits) -> tuple[dict[s
         try:
             box["fields"] = previewer.preview(obj, limits)
         except BaseException as exc:  # noqa: BLE001
-            box["error"] = f"{type_label(exc)}: {clip(str(exc), 200)[0]}"
+            box["error"] = f"{type_label(exc)}: {clip(_text(exc), 200)[0]}"
         finally:
             done.set()
 
@@ -88,11 +128,14 @@ class ItemMaker:
             else:
                 fields, error = _run_guarded(previewer, obj, self.limits)
         except Exception as exc:  # a previewer bug marks the item, never breaks the update
-            fields, error = None, f"previewer raised {type_label(exc)}: {clip(str(exc), 200)[0]}"
+            fields, error = None, f"previewer raised {type_label(exc)}: {clip(_text(exc), 200)[0]}"
         if fields:
-            meta.update({k: v for k, v in fields.items() if k not in ("name", "type", "module")})
+            try:
+                meta.update(clean_fields(fields, self.limits, trusted=previewer is None or previewer.trusted))
+            except Exception as exc:
+                error = f"previewer returned invalid fields: {clip(_text(exc), 200)[0]}"
         if error is not None:
-            meta["status"] = "over_budget" if "longer than" in error or "skipped" in error else "error"
+            meta["status"] = "over_budget" if is_over_budget(error) else "error"
             meta["error"] = error
         meta["summary"] = clip(str(meta.get("summary") or ""), self.limits.chars * 2)[0]
         return bundle(meta)

@@ -176,6 +176,11 @@ def escape(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def is_over_budget(why: str) -> bool:
+    """Whether a :class:`ReprGuard` or guarded-previewer message means "too slow" rather than "failed"."""
+    return not (why.startswith("repr raised") or " raised " in why)
+
+
 class _ReprCall:
     """One ``repr`` call running in a daemon thread."""
 
@@ -207,7 +212,11 @@ class ReprGuard:
         self.stuck: list[threading.Thread] = []
 
     def repr(self, obj: Any, limits: Limits = DEFAULT_LIMITS) -> tuple[str | None, str | None]:
-        """``(text, None)`` on success, ``(None, why)`` when it failed or ran out of time."""
+        """``(text, None)`` on success, ``(None, why)`` when it failed or ran out of time.
+
+        ``why`` starts with ``"repr raised"`` for a failure; otherwise the call was
+        skipped or timed out (:func:`is_over_budget`).
+        """
         tp = type(obj)
         if tp in self.slow_types:
             return None, "repr skipped: it timed out before for this type"
