@@ -65,3 +65,18 @@ def test_new_plugin_cli_reports_bad_names(tmp_path):
 
     result = CliRunner().invoke(app, ["new", "plugin", "Bad Name", "--dir", str(tmp_path / "x")])
     assert result.exit_code == 2 and "invalid plugin name" in result.output
+
+
+def test_tutorial_one_module_plugin_via_env(tmp_path):
+    import os
+    import subprocess
+
+    (tmp_path / "hello_actions.py").write_text(
+        "import beakerlike\n\n\n@beakerlike.action\nasync def hello(req, name: str = 'world') -> str:\n"
+        "    await req.respond({'progress': 1.0})\n    return f'Hello, {name}!'\n")
+    env = {**os.environ, "BEAKERLIKE_PLUGINS": "hello_actions", "PYTHONPATH": ".",
+           "BEAKERLIKE_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    proc = subprocess.run([sys.executable, "-m", "beakerlike", "call", "hello", "name=Ada"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ['hello_response {"progress": 1.0}', '"Hello, Ada!"']
