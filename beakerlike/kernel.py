@@ -51,6 +51,24 @@ class RunningAction:
             pass
 
 
+def _flush_output() -> None:
+    """Publish buffered ``print`` output before the idle status, without blocking the loop.
+
+    ipykernel's ``OutStream.flush()`` waits for a round trip to the IOPub thread,
+    stalling every other action on the loop. ``_flush()`` here packs the buffered
+    text and queues its send on the IOPub thread at once, so it still goes out
+    before the ``idle`` we queue next (that thread sends in FIFO order).
+    """
+    for out in (sys.stdout, sys.stderr):
+        if out is None:
+            continue
+        if getattr(out, "pub_thread", None) is not None and hasattr(out, "_flush"):
+            if getattr(out, "_flush_pending", True):
+                out._flush()
+        else:
+            out.flush()
+
+
 class BeakerlikeKernel(IPythonKernel):
     """An IPython kernel that answers plugin-defined ``<action>_request`` messages."""
 
@@ -158,9 +176,7 @@ class BeakerlikeKernel(IPythonKernel):
             content = protocol.exception_reply(exc)
             if not isinstance(exc, Exception):
                 content = protocol.aborted_reply("cancelled")
-        for out in (sys.stdout, sys.stderr):
-            if out is not None:
-                out.flush()
+        _flush_output()
         session.send(stream, protocol.reply_type(name), content, parent, ident=idents)
         self._publish_status("idle", "shell", parent=parent)
 
