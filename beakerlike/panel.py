@@ -143,25 +143,22 @@ class PreviewPanel(anywidget.AnyWidget):  # type: ignore[misc]
     # -- watching ----------------------------------------------------------------
     def start(self) -> None:
         """Watch the engine (no-op if already watching) and show a full snapshot."""
-        with self._lock:
-            if self.watching or self._closed:
-                return
-            snapshot = self._engine.watch(self.key, self._on_update)
-            self.watching = True
+        # No panel lock is held while calling the engine: it calls us back under its own lock.
+        if self.watching or self._closed:
+            return
+        snapshot = self._engine.watch(self.key, self._on_update)
+        self.watching = True
         self._apply(snapshot)
 
     def stop(self) -> None:
         """Stop watching: the kernel does no more preview work for this panel."""
-        if getattr(self, "_engine", None) is None:  # __init__ failed before watching
+        if getattr(self, "_engine", None) is None or not self.watching:  # never started
             return
-        with self._lock:
-            if not self.watching:
-                return
-            self.watching = False
-            try:
-                self._engine.unwatch(self.key)
-            except Exception:  # the engine may already be gone at shutdown
-                log.debug("unwatch failed", exc_info=True)
+        self.watching = False
+        try:
+            self._engine.unwatch(self.key)
+        except Exception:  # the engine may already be gone at shutdown
+            log.debug("unwatch failed", exc_info=True)
 
     def close(self) -> None:
         """Stop watching and close the widget (and its comm)."""

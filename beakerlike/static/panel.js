@@ -35,6 +35,13 @@ function canOpen(item) {
   return item.status === "ok" && (item.pageable || (Array.isArray(item.rows) && item.rows.length > 0));
 }
 
+// Float noise (27.900000000000002) is trimmed to 12 significant digits, like a table viewer would.
+function cellText(value) {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "number" && !Number.isInteger(value)) return String(parseFloat(value.toPrecision(12)));
+  return String(value);
+}
+
 function dataTable(columns, rows, index) {
   const table = h("table", "bl-data");
   const head = table.createTHead().insertRow();
@@ -43,8 +50,8 @@ function dataTable(columns, rows, index) {
   const body = table.createTBody();
   (rows || []).forEach((row, i) => {
     const tr = body.insertRow();
-    if (index) tr.appendChild(h("th", "bl-index", index[i]));
-    for (const cell of row) tr.appendChild(h("td", "", cell === null ? "" : cell));
+    if (index) tr.appendChild(h("th", "bl-index", cellText(index[i])));
+    for (const cell of row) tr.appendChild(h("td", "", cellText(cell)));
   });
   return table;
 }
