@@ -14,7 +14,9 @@ Four kernel processes hold the same namespace (10,000 small variables, a
 Measured:
 
 1. per-cell latency of a cell that changes one variable (``v1 = i``), rounds
-   interleaved across kernels; *added* latency = median - median(plain);
+   interleaved across kernels in random order; *added* latency = median over
+   rounds of (kernel - plain) in the same round ("paired"), plus the plain
+   difference of medians;
 2. in-kernel time of the per-cell hooks (beakerlike's pre/post-run-cell hooks,
    the inspector's function), timed inside each kernel;
 3. back-to-back ``x = 1`` cells, each sent as soon as the previous reply and idle
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import os
 import random
 import sys
 import time
@@ -183,21 +186,26 @@ def main(argv: list[str] | None = None) -> None:
                 totals[name] += time.perf_counter() - t
 
         base = median(lat["plain"])
+        print(f"\nload average (1 min) at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
         ms = 1e3
         print()
         print(f"per-cell latency, cell `v1 = i` ({rounds} rounds, inspector {inspector_rounds}), milliseconds:")
-        print(f"  {'kernel':10s} {'median':>9s} {'p90':>9s} {'added':>9s} {'in-kernel hooks (median)':>26s}")
+        print(f"  {'kernel':10s} {'median':>9s} {'p90':>9s} {'added':>9s} {'paired':>9s} "
+              f"{'in-kernel hooks (median)':>26s}")
         for name in kernels:
             m = median(lat[name])
+            paired = median(a - b for a, b in zip(lat[name], lat["plain"], strict=False))
             hk = ""
             if name in hooks:
                 pre, post = hooks[name]
                 per = [a + b for a, b in zip(pre, post, strict=False)] if pre else post
                 hk = f"{median(per) * ms:.3f}"
-            print(f"  {name:10s} {m * ms:9.3f} {quantile(lat[name], 0.9) * ms:9.3f} {(m - base) * ms:9.3f} {hk:>26s}")
-        added_watch = median(lat["watch"]) - base
-        added_idle = median(lat["idle"]) - base
-        added_insp = median(lat["inspector"]) - base
+            print(f"  {name:10s} {m * ms:9.3f} {quantile(lat[name], 0.9) * ms:9.3f} {(m - base) * ms:9.3f} "
+                  f"{paired * ms:9.3f} {hk:>26s}")
+        # Paired per round (same round, same machine state), robust against drift from other load.
+        added_watch = median(a - b for a, b in zip(lat["watch"], lat["plain"], strict=False))
+        added_idle = median(a - b for a, b in zip(lat["idle"], lat["plain"], strict=False))
+        added_insp = median(a - b for a, b in zip(lat["inspector"], lat["plain"], strict=False))
         pre_w, post_w = hooks["watch"]
         pre_i, post_i = hooks["idle"]
         hook_watch = median([a + b for a, b in zip(pre_w, post_w, strict=False)])
