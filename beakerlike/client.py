@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,7 +142,12 @@ class KernelClient:
     # -- routing ---------------------------------------------------------------
     async def _read(self, get: Callable[..., Any], channel: str) -> None:
         while True:
-            msg = await get(timeout=None)
+            try:
+                # A bounded poll re-checks the socket's level, so a lost wake-up
+                # (see _send_on) can delay a message by at most this long.
+                msg = await get(timeout=READ_POLL_INTERVAL)
+            except queue.Empty:
+                continue
             parent = msg.get("parent_header", {}).get("msg_id")
             ex = self._pending.get(parent) if parent else None
             if ex is None:
@@ -177,7 +183,7 @@ class KernelClient:
         if buffers:
             msg["buffers"] = list(buffers)
         chan = self.client.shell_channel if channel == "shell" else self.client.control_channel
-        chan.send(msg)
+        _send_on(chan, self.client.session, msg)
         return ex
 
     async def request(
@@ -261,12 +267,31 @@ class KernelClient:
             await self.manager.interrupt_kernel()
         else:
             msg = self.client.session.msg("interrupt_request", {})
-            self.client.control_channel.send(msg)
+            _send_on(self.client.control_channel, self.client.session, msg)
             with anyio.fail_after(10):
                 while True:
                     reply = await self.client.control_channel.get_msg(timeout=None)
                     if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
                         return
+
+
+#: Seconds a reader waits on a socket before re-checking it (safety net, not a latency).
+READ_POLL_INTERVAL = 0.5
+
+
+def _send_on(channel: Any, session: Any, msg: dict[str, Any]) -> None:
+    """Send ``msg`` through the channel's asyncio socket itself.
+
+    ``Session.send`` writes on a *sync shadow* of an asyncio socket. That raw send
+    lets libzmq consume the socket's pending "readable" notification (its FD is
+    edge-triggered) without pyzmq's asyncio layer noticing, so a reader already
+    waiting on the socket may never wake up: after one earlier request, a burst
+    of a few hundred requests left every reply unread. Sending through the
+    asyncio socket keeps pyzmq's bookkeeping, which re-checks pending reads.
+    """
+    frames = session.serialize(msg)
+    frames.extend(msg.get("buffers") or [])
+    channel.socket.send_multipart(frames, copy=False)
 
 
 def _result(action: str, content: Mapping[str, Any]) -> Any:
