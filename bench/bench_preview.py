@@ -125,6 +125,33 @@ def hook_times(client: RawClient, n: int) -> tuple[list[float], list[float]]:
     return pre, post
 
 
+def engine_scaling(sizes: tuple[int, ...] = (100, 10_000, 100_000), cells: int = 300) -> None:
+    """In-process: the engine's own time per cell (no publishing) against namespace size."""
+    import numpy as np
+    import pandas as pd
+
+    from beakerlike.preview import PreviewEngine
+
+    print("engine only, in-process, cell `v1 = i` then `lst.append(i)`, median microseconds per cell:")
+    for n in sizes:
+        ns: dict[str, Any] = {f"v{i}": i for i in range(n)}
+        ns["df"] = pd.DataFrame(np.zeros((100_000, 10)))
+        ns["lst"] = list(range(1_000_000))
+        engine = PreviewEngine(ns)
+        engine.watch("bench", lambda update: None)
+        row = []
+        for code in ("v1 = {i}", "lst.append({i})"):
+            times = []
+            for i in range(cells):
+                cell = code.format(i=i)
+                exec(cell, ns)
+                t = time.perf_counter()
+                engine.after_execute(cell)
+                times.append(time.perf_counter() - t)
+            row.append(f"{median(times) * 1e6:8.1f}")
+        print(f"  {n:>7,} names: {row[0]} (rebind)  {row[1]} (mutate a 1M list)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -135,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     inspector_rounds = 5 if args.quick else 20
     b2b = 200 if args.quick else 1000
     nvars = 10_000
+    engine_scaling(cells=100 if args.quick else 300)
 
     kernels = {
         "plain": KernelProcess("ipykernel_launcher"),
