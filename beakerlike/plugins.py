@@ -310,6 +310,8 @@ class PluginHost:
             if isinstance(plugin, ModuleType):
                 for act in actions_in(plugin):
                     self._add_action(act, plugin_name)
+            elif action_of(plugin) is not None:  # an entry point naming one function: "pkg.mod:func"
+                self._add_action(action_of(plugin), plugin_name)  # type: ignore[arg-type]
             impl = impls.get(plugin_name)
             if impl is not None:
                 self._call_impl(impl, "register_actions",

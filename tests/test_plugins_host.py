@@ -132,6 +132,14 @@ def test_entry_point_import_error_and_double_listing(tmp_path, monkeypatch):
     assert info(host, "plugins_good")["distribution"] == "bad-dist"
 
 
+def test_entry_point_naming_one_action_function(tmp_path, monkeypatch):
+    make_dist(tmp_path, "one-func", {"onefunc": "plugins_good:good_ping"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    host = PluginHost().load({})
+    assert host.action_owner["good_ping"] == "onefunc"
+    assert info(host, "onefunc")["module"] == "plugins_good:good_ping"
+
+
 def test_trace_hooks_writes_each_call(capfd):
     host = load("plugins_lifecycle", BEAKERLIKE_TRACE_HOOKS="1")
     host.call_each("kernel_shutdown", kernel=None)
