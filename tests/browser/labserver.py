@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import secrets
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,5 +77,77 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
             pass
         time.sleep(0.25)
     pytest.fail(f"jupyter lab did not answer within {timeout} s:\n{log.read_text()[-4000:]}")
+
+
+
+
+@contextlib.contextmanager
+def start_lab(tmp_path: Path, env: dict[str, str] | None = None,
+              settings: dict[str, dict[str, Any]] | None = None) -> Iterator[Lab]:
+    """Start ``jupyter lab`` (loopback, random port, token, temp root and settings); stop it on exit.
+
+    ``env`` adds environment variables (the kernels it starts inherit them); ``settings``
+    adds JupyterLab user settings (``{"plugin-id/name": {...}}``, e.g. the theme).
+    """
+    try:
+        import jupyterlab  # noqa: F401
+    except ImportError:
+        pytest.fail("JupyterLab is not installed: pip install 'beakerlike[browser]'")
+    from beakerlike.kernelspec import install, is_installed
+
+    if not is_installed():
+        install()
+    root = tmp_path / "root"
+    root.mkdir()
+    token = secrets.token_hex(16)
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
+        **(env or {}),
+    }
+    # No news/update checks: the test talks to nothing but the loopback server.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "jupyter_server_config.json").write_text(json.dumps({
+        "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+                   "extension_manager": "readonly"},
+    }))
+    # Another installed extension (the variable inspector) would run its own code in the kernel.
+    (tmp_path / "config" / "labconfig").mkdir()
+    (tmp_path / "config" / "labconfig" / "page_config.json").write_text(json.dumps({
+        "disabledExtensions": {"@lckr/jupyterlab_variableinspector": True},
+    }))
+    settings_dir = tmp_path / "lab-settings" / "@jupyterlab"
+    for plugin, values in {
+        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+        "notebook-extension/tracker": {"autoStartDefaultKernel": True},
+        **(settings or {}),
+    }.items():
+        path = settings_dir / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    log = tmp_path / "lab.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+             "--port-retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+             *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
+            cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{url}/api/status?token={token}", proc, log)
+        yield Lab(url=url, token=token, root=root, log=log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
