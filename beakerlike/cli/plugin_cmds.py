@@ -56,7 +56,9 @@ def plugins_cmd(
     if as_json:
         print(json.dumps(plugins, indent=2))
         return
-    table = Table("plugin", "version", "source", "hooks", "adds", "status", title="beakerlike plugins")
+    table = Table(title="beakerlike plugins")
+    for column in ("plugin", "version", "source", "hooks", "adds", "status"):
+        table.add_column(column, overflow="fold")
     for p in plugins:
         adds = [*p["actions"], *(f"context:{c}" for c in p["contexts"]), *(f"previewer:{v}" for v in p["previewers"])]
         if p["blocked"]:
