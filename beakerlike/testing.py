@@ -5,6 +5,7 @@ Installed with beakerlike, so any test suite gets them without configuration.
 Fast, in process (no kernel, no ZMQ) -- :class:`Harness` or the ``beakerlike_harness``
 fixture::
 
+    @pytest.mark.anyio
     @pytest.mark.beakerlike_plugins("beakerlike_hello")
     async def test_hello(beakerlike_harness):
         assert await beakerlike_harness.call("hello", name="Ada") == "Hello, Ada!"
