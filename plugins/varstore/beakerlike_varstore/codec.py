@@ -131,13 +131,19 @@ def _encode_numpy(value: Any, np: Any) -> Encoded:
 def _encode_pandas(value: Any, pd: Any, parquet: bool) -> Encoded:
     kind = "series" if isinstance(value, pd.Series) else "dataframe"
     frame = value.to_frame(name=json.dumps(_json_label(value.name))) if kind == "series" else value
-    if parquet:
-        buf = io.BytesIO()
-        frame.to_parquet(buf)
-        data, fmt = buf.getvalue(), "parquet"
-    else:
-        data, fmt = _frame_to_columns(frame, pd), "columns"
-    back = decode(kind, fmt, data)
+    fmt = "parquet" if parquet else "columns"
+    try:
+        if parquet:
+            buf = io.BytesIO()
+            frame.to_parquet(buf)
+            data = buf.getvalue()
+        else:
+            data = _frame_to_columns(frame, pd)
+        back = decode(kind, fmt, data)
+    except UnsupportedType:
+        raise
+    except Exception as exc:  # e.g. pyarrow refusing a mixed-type column
+        raise UnsupportedType(f"this {kind} cannot be stored as {fmt}: {type(exc).__name__}: {exc}") from None
     try:
         (pd.testing.assert_series_equal if kind == "series" else pd.testing.assert_frame_equal)(
             back, value, check_exact=True)

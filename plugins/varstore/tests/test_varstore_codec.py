@@ -85,3 +85,21 @@ def test_decoding_never_unpickles():
         decode("ndarray", "npy", buf.getvalue())
     with pytest.raises(ValueError, match="unknown stored format"):
         decode("x", "pickle", b"\x80\x04N.")
+
+
+def test_dataframes_use_parquet_when_pyarrow_is_installed():
+    pytest.importorskip("pyarrow", reason="install beakerlike-varstore[parquet] to test the parquet path")
+    df = pd.DataFrame({"a": [1, 2], "s": ["x", None]}, index=pd.MultiIndex.from_tuples([(1, "p"), (2, "q")]))
+    enc, back = roundtrip(df)
+    assert enc.format == "parquet"
+    pd.testing.assert_frame_equal(back, df)
+    enc, back = roundtrip(pd.Series([1.5], name="n"))
+    assert enc.format == "parquet" and back.name == "n"
+    with pytest.raises(UnsupportedType, match="cannot be stored as parquet"):
+        encode(pd.DataFrame({"mixed": [1, "a"]}))
+
+
+def test_format_choice_follows_pyarrow_availability():
+    from beakerlike_varstore.codec import have_parquet
+
+    assert encode(pd.DataFrame({"a": [1]})).format == ("parquet" if have_parquet() else "columns")
