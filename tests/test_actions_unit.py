@@ -73,10 +73,11 @@ def test_docstring_is_cleaned() -> None:
     async def documented(req) -> None:
         """First line.
 
+        Detail.
             Indented detail.
         """
 
-    assert action_of(documented).docs == "First line.\n\n    Indented detail."
+    assert action_of(documented).docs == "First line.\n\nDetail.\n    Indented detail."
 
 
 def test_public_api_is_flat() -> None:
