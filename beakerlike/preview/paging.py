@@ -59,9 +59,7 @@ def resolve(namespace: Mapping[str, Any], path: list[str | int], visible: Any = 
                 raise KeyError(f"{where}: index out of range (length {len(obj)})")
             obj = obj[step]
         elif _is(obj, "pandas.core.frame.DataFrame"):
-            if step not in obj.columns:
-                raise KeyError(f"{where}: no such column")
-            obj = obj[step]
+            obj = obj[_column_label(obj, step, where)]
         elif _is(obj, "numpy.ndarray"):
             if type(step) is not int or obj.ndim == 0:
                 raise ValueError(f"{where}: arrays are indexed by an integer along the first axis")
@@ -71,6 +69,20 @@ def resolve(namespace: Mapping[str, Any], path: list[str | int], visible: Any = 
         else:
             raise ValueError(f"{where}: cannot step into a {qualname(tp)[1]}")
     return obj
+
+
+def _column_label(df: Any, name: Any, where: str) -> Any:
+    """The DataFrame column label for ``name`` (labels that are not strings match their ``str()``)."""
+    try:
+        if name in df.columns:
+            return name
+    except TypeError:
+        pass
+    if type(name) is str:
+        for label in df.columns[:MAX_COLUMNS * 10]:
+            if type(label) is not str and str(label) == name:
+                return label
+    raise KeyError(f"{where}: no such column")
 
 
 def _bounds(offset: int, limit: int) -> tuple[int, int]:
@@ -131,10 +143,8 @@ def _page_frame(df: Any, offset: int, limit: int, columns: list[str] | None) -> 
     if columns is not None:
         if not isinstance(columns, list) or len(columns) > MAX_COLUMNS:
             raise ValueError(f"columns must be a list of at most {MAX_COLUMNS} names")
-        missing = [c for c in columns if c not in df.columns]
-        if missing:
-            raise KeyError(f"no such columns: {missing[:10]!r}")
-        part = df.iloc[offset: offset + limit][columns]
+        labels = [_column_label(df, c, f"columns[{i}]={c!r}") for i, c in enumerate(columns)]
+        part = df.iloc[offset: offset + limit][labels]
     else:
         part = df.iloc[offset: offset + limit, :MAX_COLUMNS]
     lim = PAGE_LIMITS
@@ -172,7 +182,8 @@ def binary_columns(obj: Any, offset: int, limit: int, columns: list[str] | None)
     offset, limit = _bounds(offset, limit)
     if _is(obj, "pandas.core.frame.DataFrame"):
         part = obj.iloc[offset: offset + limit]
-        names = list(part.columns[:MAX_COLUMNS]) if columns is None else columns
+        names = list(part.columns[:MAX_COLUMNS]) if columns is None else [
+            _column_label(obj, c, f"columns[{i}]={c!r}") for i, c in enumerate(columns)]
         arrays = [(str(c), part[c].to_numpy()) for c in names]
         total = int(obj.shape[0])
     elif _is(obj, "numpy.ndarray") and obj.ndim in (1, 2):
