@@ -2,8 +2,8 @@
 
 Run ``beakerlike.PreviewPanel()`` in a cell of a beakerlike kernel. The panel
 watches the kernel's preview engine (``kernel.preview``) and, after every cell,
-receives what changed through its synced ``items`` traitlet, without re-running
-its own cell. Rows of a DataFrame (or any pageable item) are fetched page by page
+sends its views what changed (anywidget custom messages), without re-running its
+own cell. Rows of a DataFrame (or any pageable item) are fetched page by page
 with anywidget custom messages answered by ``engine.page``.
 
 The frontend (``static/panel.js`` / ``panel.css``) ships inside this package:
@@ -98,17 +98,18 @@ def _json_safe(value: Any, depth: int = 0) -> Any:
 class PreviewPanel(anywidget.AnyWidget):  # type: ignore[misc]
     """A live panel of the kernel's variables: name, type, size, summary, table previews, paging.
 
-    Traitlets synced to the frontend: ``items`` (name -> preview dict), ``seq``
-    (the engine's sequence number of the last update), ``changed`` (names new or
-    changed in the last update), ``watching`` and ``error``.
+    ``items`` (name -> preview dict) is the panel's state in the kernel. The frontend
+    gets it whole once per view (a ``state`` message) and then only what each cell
+    changed (``delta`` messages), so the cost per cell follows the changes, not the
+    namespace. Synced traitlets: ``seq`` (the engine's sequence number of the last
+    update), ``watching``, ``error``, ``page_size`` and ``title``.
     """
 
     _esm = STATIC / "panel.js"
     _css = STATIC / "panel.css"
 
-    items = traitlets.Dict().tag(sync=True)
+    items = traitlets.Dict()
     seq = traitlets.Int(-1).tag(sync=True)
-    changed = traitlets.List(traitlets.Unicode()).tag(sync=True)
     watching = traitlets.Bool(False).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     page_size = traitlets.Int(10).tag(sync=True)
@@ -122,18 +123,11 @@ class PreviewPanel(anywidget.AnyWidget):  # type: ignore[misc]
         self._views: set[str] = set()
         self._closed = False
         self._key = f"beakerlike.panel:{uuid.uuid4().hex}"
-        # Watch before the comm opens, so the first state the frontend gets is already filled in.
-        snapshot = self._engine.watch(self._key, self._on_update)
-        try:
-            first = self._merge({}, snapshot)
-            super().__init__(page_size=page_size, title=title, items=first, seq=int(snapshot.seq), watching=True,
-                             **kwargs)
-        except BaseException:
-            self._engine.unwatch(self._key)
-            raise
+        super().__init__(page_size=page_size, title=title, **kwargs)
         self.on_msg(self._on_custom_msg)
         if self.comm is not None:
             self.comm.on_close(self._on_comm_close)
+        self.start()
 
     @property
     def key(self) -> str:
@@ -142,7 +136,7 @@ class PreviewPanel(anywidget.AnyWidget):  # type: ignore[misc]
 
     # -- watching ----------------------------------------------------------------
     def start(self) -> None:
-        """Watch the engine (no-op if already watching) and show a full snapshot."""
+        """Watch the engine (no-op if already watching) and send views a full snapshot."""
         # No panel lock is held while calling the engine: it calls us back under its own lock.
         if self.watching or self._closed:
             return
@@ -179,24 +173,28 @@ class PreviewPanel(anywidget.AnyWidget):  # type: ignore[misc]
             log.exception("preview panel update failed")
             self.error = f"panel update failed: {type(exc).__name__}: {exc}"
 
-    @staticmethod
-    def _merge(items: dict[str, Any], update: Any) -> dict[str, Any]:
-        incoming = _json_safe({str(k): item_view(str(k), v) for k, v in (update.items or {}).items()})
-        merged = {} if update.full else dict(items)
-        merged.update(incoming)
-        for name in update.removed or []:
-            merged.pop(str(name), None)
-        return merged
-
     def _apply(self, update: Any) -> None:
+        incoming = _json_safe({str(k): item_view(str(k), v) for k, v in (update.items or {}).items()})
+        removed = [str(n) for n in update.removed or []]
         with self._lock:
-            items = self._merge(self.items, update)
-            with self.hold_sync():
-                self.items = items
-                self.changed = [] if update.full else sorted(str(k) for k in (update.items or {}))
-                self.seq = int(update.seq)
-                if self.error.startswith("panel update failed"):
-                    self.error = ""
+            items = {} if update.full else dict(self.items)
+            items.update(incoming)
+            for name in removed:
+                items.pop(name, None)
+            self.items = items
+            self.seq = int(update.seq)
+            if self.error.startswith("panel update failed"):
+                self.error = ""
+            self._send_custom({"type": "delta", "items": incoming, "removed": removed, "seq": self.seq,
+                        "full": bool(update.full)})
+
+    def _send_state(self) -> None:
+        with self._lock:
+            self._send_custom({"type": "state", "items": self.items, "seq": self.seq})
+
+    def _send_custom(self, content: dict[str, Any]) -> None:
+        if self.comm is not None:
+            self.send(content)
 
     # -- frontend messages ---------------------------------------------------------
     def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -207,15 +205,17 @@ class PreviewPanel(anywidget.AnyWidget):  # type: ignore[misc]
             self._answer_page(content)
         elif kind == "view":
             self._view_event(content)
-        elif kind == "refresh":
-            self.stop()
-            self.start()
+        elif kind == "sync":
+            self._send_state()
 
     def _view_event(self, content: dict[str, Any]) -> None:
         view_id = str(content.get("id", ""))
         if content.get("state") == "open":
             self._views.add(view_id)
-            self.start()
+            if self.watching:
+                self._send_state()
+            else:
+                self.start()  # sends a full delta
         elif content.get("state") == "closed":
             self._views.discard(view_id)
             if not self._views:

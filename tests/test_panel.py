@@ -29,12 +29,17 @@ async def value(kernel: KernelClient, expr: str) -> str:
     return results[0]["content"]["data"]["text/plain"]
 
 
-def state_updates(ex: Exchange, comm_id: str) -> list[dict[str, Any]]:
+def customs(ex: Exchange, comm_id: str) -> list[dict[str, Any]]:
+    """The custom widget messages the kernel sent to the panel's frontend during ``ex``."""
     return [
-        m["content"]["data"]["state"]
+        m["content"]["data"]["content"]
         for m in ex.of_type("comm_msg")
-        if m["content"]["comm_id"] == comm_id and m["content"]["data"].get("method") == "update"
+        if m["content"]["comm_id"] == comm_id and m["content"]["data"].get("method") == "custom"
     ]
+
+
+def deltas(ex: Exchange, comm_id: str) -> list[dict[str, Any]]:
+    return [c for c in customs(ex, comm_id) if c["type"] == "delta"]
 
 
 async def comm_send(kernel: KernelClient, comm_id: str, content: dict[str, Any]) -> list[dict[str, Any]]:
@@ -48,11 +53,7 @@ async def comm_send(kernel: KernelClient, comm_id: str, content: dict[str, Any])
                     break
     finally:
         kernel._pending.pop(ex.request["header"]["msg_id"], None)
-    return [
-        m["content"]["data"]["content"]
-        for m in ex.of_type("comm_msg")
-        if m["content"]["comm_id"] == comm_id and m["content"]["data"].get("method") == "custom"
-    ]
+    return customs(ex, comm_id)
 
 
 async def open_panel(kernel: KernelClient) -> tuple[str, dict[str, Any]]:
@@ -64,31 +65,52 @@ async def open_panel(kernel: KernelClient) -> tuple[str, dict[str, Any]]:
     assert len(opens) == 1, ex.iopub
     shown = ex.of_type("execute_result")
     assert shown and "application/vnd.jupyter.widget-view+json" in shown[0]["content"]["data"]
-    return opens[0]["content"]["comm_id"], opens[0]["content"]["data"]["state"]
+    comm_id = opens[0]["content"]["comm_id"]
+    first = deltas(ex, comm_id)
+    # The snapshot taken when it started watching, then (maybe) the changes of this very cell.
+    assert first and first[0]["full"] is True and all(d["full"] is False for d in first[1:])
+    return comm_id, opens[0]["content"]["data"]["state"]
 
 
 async def test_panel_state_follows_cells() -> None:
     async with running_kernel() as kernel:
         await run(kernel, "a = 1\nb = 'hello'")
         comm_id, state = await open_panel(kernel)
-        assert state["watching"] is True
-        assert {"a", "b"} <= set(state["items"])
-        assert state["items"]["a"]["summary"] == "1"
-        assert "panel" in state["_esm"] or "render" in state["_esm"]
-        assert ".bl-panel" in state["_css"]
+        assert "items" not in state  # items travel as custom messages, not as widget state
+        assert await value(kernel, "panel.watching") == "True"
+        assert "render" in state["_esm"] and ".bl-panel" in state["_css"]
+
+        # A view appears: it gets the whole state once.
+        got = await comm_send(kernel, comm_id, {"type": "view", "state": "open", "id": "v1"})
+        assert [c["type"] for c in got] == ["state"]
+        assert {"a", "b"} <= set(got[0]["items"]) and got[0]["items"]["a"]["summary"] == "1"
+        seq = got[0]["seq"]
 
         ex = await run(kernel, "a = 2\nc = [1, 2, 3]\nevil = '<img src=x onerror=\"window.__xss = 1\">'")
-        updates = state_updates(ex, comm_id)
-        assert updates, "no panel update after a cell"
-        items = updates[-1]["items"]
-        assert items["a"]["summary"] == "2"
-        assert items["c"]["kind"] == "container" and items["c"]["length"] == 3
-        assert "<img src=x" in items["evil"]["summary"]  # plain text: the frontend shows it with textContent
-        assert set(updates[-1]["changed"]) >= {"a", "c", "evil"}
+        [delta] = deltas(ex, comm_id)
+        assert delta["seq"] == seq + 1 and delta["full"] is False and delta["removed"] == []
+        assert set(delta["items"]) == {"a", "c", "evil"}  # only what the cell changed
+        assert delta["items"]["a"]["summary"] == "2"
+        assert delta["items"]["c"]["kind"] == "container" and delta["items"]["c"]["length"] == 3
+        assert "<img src=x" in delta["items"]["evil"]["summary"]  # plain text: the frontend uses textContent
 
         ex = await run(kernel, "del b")
-        items = state_updates(ex, comm_id)[-1]["items"]
-        assert "b" not in items and "a" in items
+        [delta] = deltas(ex, comm_id)
+        assert delta["removed"] == ["b"] and delta["items"] == {} and delta["seq"] == seq + 2
+        assert await value(kernel, "sorted(n for n in panel.items if n in 'abc')") == "['a', 'c']"
+
+        # A frontend that missed something asks for the whole state again.
+        [state_msg] = await comm_send(kernel, comm_id, {"type": "sync"})
+        assert state_msg["type"] == "state" and "b" not in state_msg["items"] and state_msg["seq"] == seq + 2
+
+
+async def test_panel_says_what_it_could_not_preview() -> None:
+    async with running_kernel() as kernel:
+        comm_id, _ = await open_panel(kernel)
+        ex = await run(kernel, "class Stubborn:\n    def __repr__(self):\n        raise ValueError('no')\n"
+                               "stubborn = Stubborn()")
+        item = deltas(ex, comm_id)[-1]["items"]["stubborn"]
+        assert item["status"] == "error" and "ValueError" in item["error"]
 
 
 async def test_panel_pages_dataframe_rows() -> None:
@@ -96,7 +118,7 @@ async def test_panel_pages_dataframe_rows() -> None:
         comm_id, _ = await open_panel(kernel)
         code = "import pandas as pd\ndf = pd.DataFrame({'n': range(23), 'sq': [i * i for i in range(23)]})"
         ex = await run(kernel, code)
-        item = state_updates(ex, comm_id)[-1]["items"]["df"]
+        item = deltas(ex, comm_id)[-1]["items"]["df"]
         assert item["kind"] == "table" and item["shape"] == [23, 2] and item["pageable"] is True
 
         first = await comm_send(kernel, comm_id, {"type": "page", "request_id": 1, "path": ["df"], "offset": 0,
@@ -121,7 +143,7 @@ async def test_panel_stops_when_closed() -> None:
         comm_id, _ = await open_panel(kernel)
         await run(kernel, "panel.close()")
         ex = await run(kernel, "x = 1")
-        assert state_updates(ex, comm_id) == []
+        assert deltas(ex, comm_id) == []
         assert await value(kernel, "panel.watching") == "False"
 
 
@@ -134,7 +156,7 @@ async def test_panel_stops_when_frontend_closes_comm() -> None:
                           for m in ex.iopub):
                 await ex.queue.get()
         ex = await run(kernel, "y = 2")
-        assert state_updates(ex, comm_id) == []
+        assert deltas(ex, comm_id) == []
         assert await value(kernel, "panel.watching") == "False"
 
 
@@ -144,13 +166,15 @@ async def test_panel_pauses_without_views_and_resumes() -> None:
         await comm_send(kernel, comm_id, {"type": "view", "state": "open", "id": "v1"})
         await comm_send(kernel, comm_id, {"type": "view", "state": "closed", "id": "v1"})
         assert await value(kernel, "panel.watching") == "False"
+        assert await value(kernel, "panel.key in get_ipython().kernel.preview.watchers") == "False"
         ex = await run(kernel, "z = 3")
-        assert state_updates(ex, comm_id) == []  # no preview work while nobody looks
+        assert deltas(ex, comm_id) == []  # no preview work while nobody looks
 
-        await comm_send(kernel, comm_id, {"type": "view", "state": "open", "id": "v2"})
-        assert await value(kernel, "panel.watching") == "True"
+        # The output shows up again: a fresh full snapshot, including what changed meanwhile.
+        [full] = await comm_send(kernel, comm_id, {"type": "view", "state": "open", "id": "v2"})
+        assert full["type"] == "delta" and full["full"] is True and full["items"]["z"]["summary"] == "3"
         ex = await run(kernel, "z = 4")
-        assert state_updates(ex, comm_id)[-1]["items"]["z"]["summary"] == "4"
+        assert deltas(ex, comm_id)[-1]["items"]["z"]["summary"] == "4"
 
 
 def test_panel_needs_beakerlike_kernel() -> None:

@@ -64,6 +64,11 @@ function render({ model, el }) {
   const pending = new Map(); // request_id -> name
   let nextRequest = 1;
   let filter = "";
+  // The kernel sends the whole state once ("state"), then what each cell changed ("delta").
+  let items = new Map(); // a Map: a variable may be called __proto__
+  let seq = -1;
+  let ready = false;
+  let changed = new Set();
 
   const root = h("div", "bl-panel");
   const header = h("div", "bl-header");
@@ -153,30 +158,29 @@ function render({ model, el }) {
   }
 
   function draw() {
-    const items = model.get("items") || {};
-    const changed = new Set(model.get("changed") || []);
-    const names = Object.keys(items).sort((a, b) => a.localeCompare(b));
-    const code = names.filter((n) => isCode(items[n] || {}));
+    const names = [...items.keys()].sort((a, b) => a.localeCompare(b));
+    const code = names.filter((n) => isCode(items.get(n) || {}));
     const shown = names.filter(
-      (n) => (!filter || n.toLowerCase().includes(filter)) && (showCode.checked || !isCode(items[n] || {})),
+      (n) => (!filter || n.toLowerCase().includes(filter)) && (showCode.checked || !isCode(items.get(n) || {})),
     );
     title.textContent = model.get("title") || "Variables";
     count.textContent = String(names.length - code.length);
     codeCount.textContent = ` modules & functions (${code.length})`;
     codeLabel.hidden = code.length === 0;
-    const seq = model.get("seq");
     status.textContent = model.get("watching") ? `live${seq >= 0 ? ` · update ${seq}` : ""}` : "paused";
     status.classList.toggle("bl-paused", !model.get("watching"));
     error.textContent = model.get("error") || "";
     error.hidden = !model.get("error");
     empty.hidden = shown.length > 0;
-    empty.textContent = names.length ? "No variables match." : "No variables yet. Run a cell that assigns one.";
+    if (!ready) empty.textContent = "Loading variables…";
+    else if (names.length) empty.textContent = "No variables match.";
+    else empty.textContent = "No variables yet. Run a cell that assigns one.";
     table.hidden = shown.length === 0;
-    for (const name of [...expanded]) if (!(name in items)) expanded.delete(name);
+    for (const name of [...expanded]) if (!items.has(name)) expanded.delete(name);
 
     body.replaceChildren();
     for (const name of shown) {
-      const item = items[name] || {};
+      const item = items.get(name) || {};
       const tr = body.insertRow();
       tr.className = "bl-row";
       tr.dataset.name = name;
@@ -227,23 +231,52 @@ function render({ model, el }) {
 
   function onItems() {
     // Refetch the open page of items the last cell changed; forget pages of removed ones.
-    const items = model.get("items") || {};
-    const changed = new Set(model.get("changed") || []);
     for (const name of [...pages.keys()]) {
-      if (!(name in items)) {
+      if (!items.has(name)) {
         pages.delete(name);
         offsets.delete(name);
-      } else if (changed.has(name) && expanded.has(name) && items[name].pageable) requestPage(name);
+      } else if (changed.has(name) && expanded.has(name) && items.get(name).pageable) requestPage(name);
     }
     draw();
   }
 
+  function onState(msg) {
+    items = new Map(Object.entries(msg.items || {}));
+    seq = msg.seq;
+    changed = new Set();
+    ready = true;
+    onItems();
+  }
+
+  function onDelta(msg) {
+    if (msg.full) {
+      onState(msg);
+      return;
+    }
+    if (!ready) return; // the state this view asked for is on its way
+    if (msg.seq !== seq + 1) {
+      // Missed an update (e.g. the panel was paused): ask for the whole state again.
+      ready = false;
+      model.send({ type: "sync" });
+      return;
+    }
+    for (const [name, item] of Object.entries(msg.items || {})) items.set(name, item);
+    for (const name of msg.removed || []) items.delete(name);
+    seq = msg.seq;
+    changed = new Set(Object.keys(msg.items || {}));
+    onItems();
+  }
+
   function onCustom(msg) {
-    if (!msg || msg.type !== "page" || !pending.has(msg.request_id)) return;
-    const name = pending.get(msg.request_id);
-    pending.delete(msg.request_id);
-    pages.set(name, msg.error ? { error: msg.error } : { page: msg.page });
-    draw();
+    if (!msg) return;
+    if (msg.type === "state") onState(msg);
+    else if (msg.type === "delta") onDelta(msg);
+    else if (msg.type === "page" && pending.has(msg.request_id)) {
+      const name = pending.get(msg.request_id);
+      pending.delete(msg.request_id);
+      pages.set(name, msg.error ? { error: msg.error } : { page: msg.page });
+      draw();
+    }
   }
 
   showCode.addEventListener("change", draw);
@@ -251,15 +284,13 @@ function render({ model, el }) {
     filter = search.value.trim().toLowerCase();
     draw();
   });
-  model.on("change:items", onItems);
-  const DRAWN = ["change:changed", "change:seq", "change:watching", "change:error", "change:title"];
+  const DRAWN = ["change:watching", "change:error", "change:title"];
   for (const event of DRAWN) model.on(event, draw);
   model.on("msg:custom", onCustom);
   draw();
   model.send({ type: "view", state: "open", id: viewId });
 
   return () => {
-    model.off("change:items", onItems);
     for (const event of DRAWN) model.off(event, draw);
     model.off("msg:custom", onCustom);
     try {
