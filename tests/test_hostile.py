@@ -77,6 +77,8 @@ selfdict = {}
 selfdict["me"] = selfdict
 huge_int = 10 ** 100_000
 sleepy_len = SleepyLenList([1, 2, 3])
+from preview_support import SlowThing
+slow_thing = SlowThing()  # its plugin previewer sleeps 5 s
 '''
 
 
@@ -123,6 +125,8 @@ async def test_hostile_namespace(kernel):
     assert "digits" in meta(snap, "huge_int")["summary"]
     assert meta(snap, "lazy_in_list")["length"] == 3
     assert meta(snap, "big")["length"] == 10**9
+    assert meta(snap, "slow_thing")["status"] == "over_budget"
+    assert "previewer 'slow'" in meta(snap, "slow_thing")["error"]
 
     # Mutating, passing and reading hostile objects in later cells stays prompt too.
     ex = await kernel.execute("lazy_in_list.append(lazy)\nprint(type(lazy).__name__)\nid(noattr)\n"

@@ -68,3 +68,19 @@ def register_previewers(register):
 def register_contexts(register):
     register(LAB)
     register(BROKEN)
+
+
+class SlowThing:
+    """Previewed by a plugin previewer that hangs."""
+
+
+def preview_slow(obj, limits):
+    import time
+
+    time.sleep(5)
+    return {"summary": "too late"}
+
+
+@beakerlike.hookimpl(specname="register_previewers")
+def register_slow_previewer(register):
+    register(beakerlike.Previewer((SlowThing,), preview_slow, name="slow"))

@@ -56,3 +56,24 @@ async def test_bad_setup_payload_keeps_context(kernel):
             await kernel.call("context_setup", context="data", context_info=bad)
         assert err.value.ename == "InvalidContextInfo"
     assert (await kernel.info())["context"]["name"] == "default"
+
+
+async def test_polars_previews_never_collect_lazy_frames(kernel):
+    pytest.importorskip("polars")
+    await kernel.call("context_setup", context="data")
+    snap = await kernel.call("preview_watch")
+    assert snap["full"] is True
+    ex = await kernel.execute(
+        "import polars as pl\n"
+        "pf = pl.DataFrame({'a': list(range(100)), 'b': ['<x>'] * 100})\n"
+        "lazy = pf.lazy().select(pl.col('a') * 2)\n"
+    )
+    (msg,) = ex.of_type("preview")
+    items = msg["content"]["variables"]
+    pf = items["pf"]["application/vnd.beakerlike.preview+json"]
+    assert pf["shape"] == [100, 2] and pf["columns"] == ["a", "b"] and pf["rows"][0] == [0, "<x>"]
+    assert "&lt;x&gt;" in items["pf"]["text/html"]
+    lazy = items["lazy"]["application/vnd.beakerlike.preview+json"]
+    assert "not computed" in lazy["summary"] and lazy["rows"] is None
+    page = await kernel.call("preview_page", path=["pf"], offset=98, limit=5, columns=["a"])
+    assert page["rows"] == [[98], [99]] and page["total"] == 100
