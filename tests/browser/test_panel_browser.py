@@ -24,6 +24,7 @@ CELLS = [
     "class Stubborn:\n    def __repr__(self):\n        raise ValueError('no repr')\n"
     "stubborn = Stubborn()",
     "del x",
+    "print('panel watching:', panel.watching)",
 ]
 TIMEOUT_MS = 60_000
 
@@ -115,6 +116,16 @@ def test_panel_in_jupyterlab(lab: Lab, browser_page: Any) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         panel.scroll_into_view_if_needed()
         panel.screenshot(path=str(ARTIFACTS / "panel.png"))
+
+        # Clearing the panel's output stops the preview work in the kernel.
+        page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-InputPrompt").click()
+        page.locator(".lm-MenuBar-itemLabel", has_text="Edit").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Clear Cell Output").first.click()
+        panel.wait_for(state="detached", timeout=TIMEOUT_MS)
+        run_cell(page, 4)
+        output = page.locator(".jp-Notebook .jp-Cell").nth(4).locator(".jp-OutputArea")
+        output.filter(has_text="panel watching:").wait_for(timeout=TIMEOUT_MS)
+        assert "panel watching: False" in output.inner_text()
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "panel-failure.png"), full_page=True)
