@@ -6,6 +6,7 @@ One kernel serves the whole module; tests that need shared state pick unique key
 from __future__ import annotations
 
 import asyncio
+import signal
 import uuid
 from pathlib import Path
 
@@ -287,6 +288,18 @@ async def test_interrupt_during_cell_and_action(kernel: KernelClient) -> None:
     assert cell.content["ename"] == "KeyboardInterrupt"
     assert await kernel.call("noop") is None
     assert (await kernel.execute("1 + 1")).content["status"] == "ok"
+
+
+async def test_sigint_signal_aborts_action_and_keeps_kernel(kernel: KernelClient) -> None:
+    # A signal-mode interrupt (e.g. `kill -INT`) outside a cell cancels actions instead of killing.
+    assert kernel.manager is not None
+    ex = kernel.send("wait_forever_request", {})
+    await first_of_type(ex, "wait_forever_response")
+    await kernel.manager.signal_kernel(signal.SIGINT)
+    await wait(ex, timeout=10)
+    assert ex.content == {"status": "aborted", "reason": "interrupted"}
+    assert await kernel.manager.is_alive()
+    assert await kernel.call("noop") is None
 
 
 async def test_interrupt_when_idle_keeps_kernel(kernel: KernelClient) -> None:
