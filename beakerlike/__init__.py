@@ -33,7 +33,6 @@ __all__ = [
     "Previewer",
     "UnknownContext",
     "PayloadError",
-    "PreviewPanel",
     "Request",
     "UnknownAction",
     "__version__",
@@ -48,8 +47,10 @@ def __getattr__(name: str) -> Any:
         from . import client
 
         return getattr(client, name)
-    if name == "PreviewPanel":  # needs the optional `panel` extra (anywidget)
-        from .panel import PreviewPanel
-
+    if name == "PreviewPanel":  # needs the optional `panel` extra, so not in __all__
+        try:
+            from .panel import PreviewPanel
+        except ImportError as exc:
+            raise ImportError(f"PreviewPanel needs anywidget: pip install 'beakerlike[panel]' ({exc})") from exc
         return PreviewPanel
     raise AttributeError(f"module 'beakerlike' has no attribute {name!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -85,7 +86,8 @@ class VariablesView:
             mark = "+" if name in self.added else "~" if name in self.changed else ""
             status = item.get("status", "ok")
             summary = item.get("summary", "") if status == "ok" else f"could not preview: {item.get('error') or status}"
-            table.add_row(Text(mark, style="green"), name, item.get("type", ""), _size(item), Text(summary))
+            mark_text = Text(mark, style="green" if mark == "+" else "yellow")
+            table.add_row(mark_text, name, item.get("type", ""), _size(item), Text(summary))
         for name in self.removed:
             table.add_row(Text("-", style="red"), Text(name, style="strike"), "", "", Text("(deleted)", style="red"))
         return table
@@ -176,8 +178,10 @@ def _stderr_to(file: Any) -> Iterator[None]:
 
 
 async def _play(console: Console, kernel: Any, timeout: float, delay: float) -> None:
+    """Play the steps; raises :class:`DemoError` at the end if a cell failed."""
     from ..demo import STEPS
 
+    failed: list[int] = []
     info = await kernel.info()
     context = (info.get("context") or {}).get("name", "?")
     console.print(f"Started a beakerlike kernel (context [bold]{context}[/], "
@@ -203,6 +207,7 @@ async def _play(console: Console, kernel: Any, timeout: float, delay: float) -> 
         if outputs:
             console.print(Panel(Group(*outputs), title=f"Out [{number}]", title_align="left", expand=False))
         if status != "ok":
+            failed.append(number)
             console.print(f"[red]cell failed: {ex.content.get('ename')}: {ex.content.get('evalue')}[/]")
         previews = _preview_messages(ex.iopub)
         for variables, removed, seq, full in previews:
@@ -216,6 +221,12 @@ async def _play(console: Console, kernel: Any, timeout: float, delay: float) -> 
             table = _rows_table(name, view.items[name])
             if table is not None:
                 console.print(table)
+    if failed:
+        raise DemoError(f"step(s) {', '.join(map(str, failed))} failed")
+
+
+class DemoError(RuntimeError):
+    """A step of the demo did not work."""
 
 
 def _rows_table(name: str, item: dict[str, Any]) -> Table | None:
@@ -276,6 +287,10 @@ def demo(
     if delay < 0:
         console.print("[red]error:[/] --delay must be >= 0")
         raise typer.Exit(2)
+    missing = [m for m in ("pandas",) if importlib.util.find_spec(m) is None]
+    if missing:
+        console.print(f"[red]error:[/] the demo needs {', '.join(missing)}: pip install 'beakerlike[data]'")
+        raise typer.Exit(1)
     try:
         asyncio.run(run_demo(console, delay, timeout))
     except KeyboardInterrupt:
