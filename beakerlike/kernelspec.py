@@ -36,7 +36,7 @@ def install(
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "kernel.json").write_text(json.dumps(kernel_json(python), indent=2))
         return KernelSpecManager().install_kernel_spec(
-            tmp, kernel_name=name, user=user, prefix=None if user else prefix, replace=True
+            tmp, kernel_name=name, user=user, prefix=None if user else prefix
         )
 
 
