@@ -146,3 +146,16 @@ def test_plugin_previewer_output_is_made_json_safe_and_failures_marked():
     json.dumps(items, allow_nan=False)
     b = items["b"][PREVIEW_MIME]
     assert b["status"] == "error" and "ZeroDivisionError" in b["error"]
+
+
+def test_in_place_changes_beyond_the_preview_are_seen_by_fingerprints():
+    ns = {"lst": list(range(100)), "big": list(range(100_000)), "arr": np.zeros(1000),
+          "df": pd.DataFrame({"a": np.zeros(100_000)}), "d": {"k": [1]}}
+    engine = PreviewEngine(ns)
+    engine.watch("k", lambda u: None)
+    assert run(engine, ns, "lst[50] = -1").items.keys() == {"lst"}  # not among the 5 rows shown
+    assert run(engine, ns, "big[-1] = -1").items.keys() == {"big"}
+    assert run(engine, ns, "arr[500] = 1.0").items.keys() == {"arr"}
+    assert run(engine, ns, "df.iloc[-1, 0] = 2.0").items.keys() == {"df"}
+    assert run(engine, ns, "d['k'].append(2)").items.keys() == {"d"}  # nested: the bounded preview differs
+    assert run(engine, ns, "print(len(lst), arr.sum(), df.shape)") is None

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cellnames import analyze_cell, called_globals
+from .fingerprint import fingerprint
 from .items import ItemMaker, stub_item
 from .paging import binary_columns, page_of, resolve
 from .previewers import PreviewerRegistry, builtin_previewers
@@ -57,6 +58,8 @@ class _Known:
     pending: bool = False
     #: ``item`` was just rebuilt by the mutation check and can be reused.
     fresh: bool = False
+    #: Cheap summary of the value's mutable state (see :mod:`.fingerprint`), ``None`` if it has none.
+    fp: Any = None
 
 
 @dataclass
@@ -242,12 +245,13 @@ class PreviewEngine:
                 elif type(value) not in IMMUTABLE and time.perf_counter() > deadline:
                     changed.add(name)  # no time left to check: rebuilt (or marked over budget) below
                 elif type(value) not in IMMUTABLE:
-                    # Same object, maybe mutated in place: compare a fresh bounded preview.
+                    # Same object, maybe mutated in place: compare its fingerprint and a fresh bounded preview.
+                    fp = fingerprint(value)
                     item = self.maker.make(name, value)
                     self.stats.items_built += 1
-                    if item != entry.item:
+                    if item != entry.item or fp != entry.fp:
                         changed.add(name)
-                        entry.item = item
+                        entry.item, entry.fp = item, fp
                         entry.fresh = True  # reused by _build
         if full_scan:
             self.stats.full_scans += 1
@@ -272,8 +276,9 @@ class PreviewEngine:
             value = ns[name]
             entry = self._known.get(name)
             retry = False
+            fp = None
             if entry is not None and entry.fresh and entry.ident == id(value):
-                item = entry.item  # built moments ago by the mutation check
+                item, fp = entry.item, entry.fp  # built moments ago by the mutation check
             elif i >= max_items:
                 item = stub_item(name, value, "over_budget", f"more than {max_items} variables changed; "
                                  "use preview_snapshot or preview_page")
@@ -283,8 +288,9 @@ class PreviewEngine:
                 retry = True
             else:
                 item = self.maker.make(name, value)
+                fp = None if type(value) in IMMUTABLE else fingerprint(value)
                 self.stats.items_built += 1
-            self._known[name] = _Known(ident=id(value), item=item, pending=retry)
+            self._known[name] = _Known(ident=id(value), item=item, pending=retry, fp=fp)
             if retry:
                 self._pending.add(name)
             else:
