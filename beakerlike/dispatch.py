@@ -71,7 +71,10 @@ async def run_action(
     except ActionTimeout as exc:
         request.flush()
         return protocol.exception_reply(exc)
-    except Exception as exc:  # the handler's own error, reported with its traceback
+    except KeyboardInterrupt:  # a SIGINT that landed inside the handler is an interrupt
+        request.flush()
+        return protocol.aborted_reply("interrupted")
+    except (Exception, SystemExit) as exc:  # the handler's own error, reported with its traceback
         request.flush()
         return protocol.exception_reply(exc)
     request.flush()

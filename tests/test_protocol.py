@@ -6,6 +6,7 @@ One kernel serves the whole module; tests that need shared state pick unique key
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import uuid
 from pathlib import Path
@@ -240,6 +241,46 @@ async def test_non_serializable_return(kernel: KernelClient) -> None:
     assert c["status"] == "error"
     assert c["ename"] == "SerializationError"
     assert "bad_return" in c["evalue"] and "object" in c["evalue"]
+
+
+async def test_non_serializable_response_is_a_handler_error(kernel: KernelClient) -> None:
+    ex = await kernel.request("bad_respond_request", {})
+    assert ex.content["status"] == "error"
+    assert "JSON" in ex.content["evalue"]
+    assert ex.content["traceback"]
+    assert await kernel.call("noop") is None
+
+
+async def test_system_exit_in_handler_is_an_error_and_kernel_lives(kernel: KernelClient) -> None:
+    ex = await kernel.request("exit_handler_request", {})
+    assert ex.content["status"] == "error"
+    assert ex.content["ename"] == "SystemExit"
+    assert ex.content["evalue"] == "3"
+    assert await kernel.manager.is_alive()
+    assert await kernel.call("noop") is None
+
+
+async def test_keyboard_interrupt_in_handler_is_aborted(kernel: KernelClient) -> None:
+    ex = await kernel.request("interrupt_handler_request", {})
+    assert ex.content == {"status": "aborted", "reason": "interrupted"}
+    assert await kernel.call("noop") is None
+
+
+@pytest.mark.parametrize("content", [[1, 2], "text", 7])
+async def test_non_object_content_is_a_validation_error(kernel: KernelClient, content: object) -> None:
+    # KernelClient only sends objects; put other JSON on the wire directly.
+    msg = kernel.client.session.msg("noop_request", {})
+    msg["content"] = json.dumps(content).encode()  # Session.serialize sends bytes as already packed
+    ex = Exchange(request=msg)
+    kernel._pending[msg["header"]["msg_id"]] = ex
+    try:
+        frames = kernel.client.session.serialize(msg)
+        kernel.client.shell_channel.socket.send_multipart(frames)
+        await wait(ex)
+    finally:
+        kernel._pending.pop(msg["header"]["msg_id"], None)
+    assert ex.content["ename"] == "ValidationError"
+    assert ex.content["errors"][0]["type"] == "object_type"
 
 
 # -- interrupts -----------------------------------------------------------------
@@ -504,3 +545,14 @@ async def test_burst_after_a_call_gets_every_reply(kernel: KernelClient) -> None
     burst = [kernel.send("noop_request", {}) for _ in range(300)]
     await wait(*burst, timeout=60)
     assert all(ex.content == {"status": "ok", "return": None} for ex in burst)
+
+
+async def test_shutdown_aborts_running_actions() -> None:
+    # Its own kernel: this one is shut down.
+    async with running_kernel("protocol_actions", pythonpath=[SUPPORT]) as k:
+        ex = k.send("wait_forever_request", {})
+        await first_of_type(ex, "wait_forever_response")
+        k.send("shutdown_request", {"restart": False}, channel="control")
+        await wait(ex, timeout=15)
+        assert ex.content == {"status": "aborted", "reason": "shutdown"}
+        assert states(ex) == ["busy", "idle"]

@@ -146,3 +146,22 @@ async def hidden(req) -> str:
 async def some_function_name(req, value: int = 7) -> int:
     """Not shown."""
     return value
+
+
+@beakerlike.action
+async def bad_respond(req) -> str:
+    """Stream something that is not JSON serializable."""
+    await req.respond({"value": object()})
+    return "unreachable"
+
+
+@beakerlike.action
+async def exit_handler(req) -> None:
+    """A handler that raises SystemExit must not stop the kernel."""
+    raise SystemExit(3)
+
+
+@beakerlike.action
+async def interrupt_handler(req) -> None:
+    """A handler that raises KeyboardInterrupt must not stop the kernel."""
+    raise KeyboardInterrupt
