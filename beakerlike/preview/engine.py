@@ -87,7 +87,7 @@ class PreviewEngine:
         budget: float = 0.05,
         max_items: int = 2000,
         max_snapshot: int = 20000,
-        small_namespace: int = 2000,
+        small_namespace: int = 500,
         transform: Callable[[str], str] | None = None,
     ) -> None:
         self.namespace = namespace
@@ -256,12 +256,14 @@ class PreviewEngine:
         if full_scan:
             self.stats.full_scans += 1
             for name, value in list(ns.items()):
-                if not self.visible(name, value):
-                    continue
                 entry = known.get(name)
-                if entry is None or entry.ident != id(value):
-                    changed.add(name)
-            removed |= {n for n in known if n not in ns or not self.visible(n, ns[n])}
+                if entry is None:
+                    if name[:1] != "_" and self.visible(name, value):
+                        changed.add(name)
+                elif entry.ident != id(value):
+                    changed.add(name)  # visibility re-checked below
+            removed |= {n for n in known if n not in ns}
+            removed |= {n for n in changed if n in ns and not self.visible(n, ns[n])}
         changed -= removed
         return changed, removed
 
