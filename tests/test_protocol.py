@@ -15,7 +15,7 @@ import anyio
 import pytest
 
 import beakerlike
-from beakerlike.client import ActionAborted, ActionError, Exchange, KernelClient
+from beakerlike.client import ActionAborted, ActionError, Exchange, KernelClient, _send_on
 from beakerlike.testing import running_kernel
 
 pytestmark = pytest.mark.anyio
@@ -471,6 +471,43 @@ async def test_many_requests_in_flight_from_two_clients(kernel: KernelClient) ->
             assert extra == []
     finally:
         await other.close(shutdown=False)
+
+
+def send_to_subshell(kernel: KernelClient, subshell_id: str, msg_type: str, content: dict) -> Exchange:
+    msg = kernel.client.session.msg(msg_type, content)
+    msg["header"]["subshell_id"] = subshell_id
+    ex = Exchange(request=msg)
+    kernel._pending[msg["header"]["msg_id"]] = ex
+    _send_on(kernel.client.shell_channel, kernel.client.session, msg)
+    return ex
+
+
+async def test_actions_in_a_subshell(kernel: KernelClient) -> None:
+    # JupyterLab may send requests to subshells (JEP 91); actions work there too.
+    msg = kernel.client.session.msg("create_subshell_request", {})
+    _send_on(kernel.client.control_channel, kernel.client.session, msg)
+    with anyio.fail_after(10):
+        created = await kernel.client.control_channel.get_msg(timeout=10)
+    assert created["content"]["status"] == "ok"
+    sid = created["content"]["subshell_id"]
+
+    ex = send_to_subshell(kernel, sid, "save_var_request", {"name": "__name__"})
+    await wait(ex)
+    assert ex.content["status"] == "ok"
+    assert stream_text(ex) == "saving __name__\n"
+    assert states(ex) == ["busy", "idle"]
+
+    slow = send_to_subshell(kernel, sid, "slow_request", {"seconds": 1})
+    assert (await kernel.execute("1")).content["status"] == "ok"
+    assert slow.reply is None
+    await wait(slow)
+    assert slow.content == {"status": "ok", "return": "done"}
+
+    stuck = send_to_subshell(kernel, sid, "wait_forever_request", {})
+    await first_of_type(stuck, "wait_forever_response")
+    await kernel.interrupt()
+    await wait(stuck)
+    assert stuck.content == {"status": "aborted", "reason": "interrupted"}
 
 
 # -- discovery and standard messages ----------------------------------------------
