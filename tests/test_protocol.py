@@ -593,3 +593,52 @@ async def test_shutdown_aborts_running_actions() -> None:
         await wait(ex, timeout=15)
         assert ex.content == {"status": "aborted", "reason": "shutdown"}
         assert states(ex) == ["busy", "idle"]
+
+
+STANDARD_REQUESTS = [
+    ("execute_request", {"code": "std_v = 3\nprint('out')\nstd_v * 2", "silent": False, "store_history": True,
+                         "user_expressions": {"e": "std_v + 1"}, "allow_stdin": False, "stop_on_error": True}),
+    ("execute_request", {"code": "1/0", "silent": False, "store_history": True, "user_expressions": {},
+                         "allow_stdin": False, "stop_on_error": True}),
+    ("execute_request", {"code": "from IPython.display import HTML, display; display(HTML('<b>x</b>'))",
+                         "silent": False, "store_history": True, "user_expressions": {}, "allow_stdin": False,
+                         "stop_on_error": True}),
+    ("complete_request", {"code": "std_", "cursor_pos": 4}),
+    ("inspect_request", {"code": "std_v", "cursor_pos": 5, "detail_level": 0}),
+    ("is_complete_request", {"code": "for i in x:"}),
+    ("history_request", {"hist_access_type": "tail", "n": 2, "raw": True, "output": False}),
+    ("comm_info_request", {}),
+]
+
+
+def shape(ex: Exchange) -> tuple:
+    """What must not differ from stock ipykernel: reply type, status, keys and iopub sequence."""
+    content = ex.content
+    return (
+        ex.reply["header"]["msg_type"],
+        content.get("status"),
+        sorted(content),
+        content.get("ename"),
+        [m["header"]["msg_type"] for m in ex.iopub],
+        [m["content"]["data"].get("text/plain") for m in ex.of_type("execute_result")],
+        content.get("user_expressions", {}).get("e", {}).get("data"),
+    )
+
+
+async def test_standard_messages_behave_as_in_stock_ipykernel(kernel: KernelClient) -> None:
+    stock = await KernelClient.start("python3")
+    try:
+        for msg_type, content in STANDARD_REQUESTS:
+            ours, theirs = await kernel.request(msg_type, content), await stock.request(msg_type, content)
+            assert shape(ours) == shape(theirs), msg_type
+        # A message type ipykernel does not know and that is not a *_request: no reply, busy/idle only.
+        for client in (kernel, stock):
+            ex = client.send("not_a_request_type", {})
+            with anyio.fail_after(30):
+                while not ex.idle:
+                    await ex.queue.get()
+            assert ex.reply is None
+            assert states(ex) == ["busy", "idle"]
+            client._pending.pop(ex.request["header"]["msg_id"], None)
+    finally:
+        await stock.close()
