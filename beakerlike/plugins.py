@@ -11,19 +11,25 @@ skips plugins, ``BEAKERLIKE_DISABLE_PLUGIN_AUTOLOAD=1`` skips entry points altog
 and ``BEAKERLIKE_TRACE_HOOKS=1`` writes every hook call to the process's stderr (the
 kernel log). A plugin that fails to import (even with ``SystemExit``), raises in a
 hook or declares a broken action is recorded in :attr:`PluginHost.errors` and changes
-nothing for the others.
+nothing for the others. On the main thread, an import or hook call that runs longer
+than ``BEAKERLIKE_PLUGIN_TIMEOUT`` seconds (default 60, ``0`` turns it off) is stopped
+and recorded the same way, so a hanging plugin cannot hang the kernel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata as md
 import inspect
 import logging
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from types import ModuleType
 from typing import Any
@@ -41,6 +47,8 @@ ENV_PLUGINS = "BEAKERLIKE_PLUGINS"
 ENV_BLOCK = "BEAKERLIKE_BLOCK_PLUGINS"
 ENV_NO_AUTOLOAD = "BEAKERLIKE_DISABLE_PLUGIN_AUTOLOAD"
 ENV_TRACE = "BEAKERLIKE_TRACE_HOOKS"
+ENV_TIMEOUT = "BEAKERLIKE_PLUGIN_TIMEOUT"
+DEFAULT_TIMEOUT = 60.0
 
 #: Built-in behaviour, registered as ordinary plugins (pluggy's eggsample style).
 BUILTIN_PLUGINS: list[str] = [
@@ -100,10 +108,55 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _seconds(value: str | None, default: float) -> float:
+    try:
+        return max(0.0, float(value)) if value not in (None, "") else default
+    except ValueError:
+        log.warning("%s=%r is not a number of seconds; using %g", ENV_TIMEOUT, value, default)
+        return default
+
+
 def _trace_writer(line: str) -> None:
     # The real stderr: inside a kernel sys.stderr is forwarded to the frontend.
     stream = sys.__stderr__ or sys.stderr
     print(f"[beakerlike hook] {line}", file=stream, flush=True)
+
+
+class PluginTimeout(BaseException):
+    """A plugin's import or hook call ran past ``BEAKERLIKE_PLUGIN_TIMEOUT``.
+
+    A ``BaseException`` so a plugin's ``except Exception`` cannot swallow it.
+    """
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float, what: str) -> Iterator[None]:
+    """Raise :class:`PluginTimeout` in the block after ``seconds`` (main thread only: SIGALRM).
+
+    An interval timer already running (e.g. pytest-timeout's) is suspended and re-armed
+    afterwards with its remaining time; if it would fire first, it is left alone.
+    """
+    if seconds <= 0 or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    outer, outer_interval = signal.getitimer(signal.ITIMER_REAL)
+    if outer and outer <= seconds:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise PluginTimeout(f"{what} did not finish within {seconds:g} s ({ENV_TIMEOUT})")
+
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 0.001), outer_interval)
 
 
 class PluginHost:
@@ -123,6 +176,7 @@ class PluginHost:
         self.contexts: dict[str, Any] = {}
         self.previewers: list[Any] = []
         self.trace: Callable[[str], None] | None = None
+        self.timeout = DEFAULT_TIMEOUT
         self._order: list[str] = []
         self._current: str | None = None
         self._loaded = False
@@ -145,6 +199,7 @@ class PluginHost:
         env = os.environ if env is None else env
         if _truthy(env.get(ENV_TRACE)):
             self.trace = _trace_writer
+        self.timeout = _seconds(env.get(ENV_TIMEOUT), DEFAULT_TIMEOUT)
         blocked = set(_split(env.get(ENV_BLOCK)))
         if builtins:
             for modname in BUILTIN_PLUGINS:
@@ -174,7 +229,8 @@ class PluginHost:
         if self._block(modname, blocked, source=source, module=modname) or modname in self.infos:
             return
         try:
-            module = importlib.import_module(modname)
+            with _deadline(self.timeout, f"importing {modname!r}"):
+                module = importlib.import_module(modname)
         except BaseException as exc:  # noqa: BLE001 - SystemExit in a plugin must not kill the kernel
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -209,7 +265,8 @@ class PluginHost:
                         f"only the first is loaded"), record_only=True)
                 continue
             try:
-                plugin = ep.load()
+                with _deadline(self.timeout, f"importing {ep.value!r}"):
+                    plugin = ep.load()
             except BaseException as exc:  # noqa: BLE001
                 if isinstance(exc, KeyboardInterrupt):
                     raise
@@ -401,7 +458,8 @@ class PluginHost:
         if self.trace is not None:
             self.trace(f"{hook_name}({', '.join(impl.argnames)}) -> {impl.plugin_name}")
         try:
-            res = impl.function(**{k: kwargs[k] for k in impl.argnames})
+            with _deadline(self.timeout, f"hook {hook_name!r}"):
+                res = impl.function(**{k: kwargs[k] for k in impl.argnames})
             if inspect.isawaitable(res):
                 if inspect.iscoroutine(res):
                     res.close()

@@ -148,6 +148,18 @@ def test_trace_hooks_writes_each_call(capfd):
     assert "[beakerlike hook] kernel_shutdown(kernel) -> plugins_lifecycle" in err
 
 
+def test_hanging_import_and_hook_time_out():
+    host = load("plugins_hang,plugins_hang_hook,plugins_good", BEAKERLIKE_PLUGIN_TIMEOUT="0.5")
+    assert "good_ping" in host.actions and "hang_hook_alive" in host.actions
+    [hang] = errors_of(host, "plugins_hang")
+    assert hang.phase == "import"
+    assert hang.error == ("PluginTimeout: importing 'plugins_hang' did not finish within 0.5 s "
+                          "(BEAKERLIKE_PLUGIN_TIMEOUT)")
+    host.call_each("kernel_started", kernel=None)
+    [hook] = errors_of(host, "plugins_hang_hook")
+    assert hook.phase == "kernel_started" and "hook 'kernel_started' did not finish within 0.5 s" in hook.error
+
+
 def test_hookspec_names():
     assert hookspec_names() == ["after_execute", "before_execute", "kernel_shutdown", "kernel_started",
                                 "register_actions", "register_contexts", "register_previewers"]

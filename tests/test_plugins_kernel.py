@@ -49,6 +49,17 @@ async def test_broken_plugins_change_nothing_for_the_others(capfd):
     assert "failed during after_execute: ValueError: after_execute exploded" in log
 
 
+async def test_hanging_plugins_do_not_hang_the_kernel(monkeypatch):
+    monkeypatch.setenv("BEAKERLIKE_PLUGIN_TIMEOUT", "1")
+    async with running_kernel("plugins_hang", "plugins_hang_hook", "plugins_good", pythonpath=[SUPPORT],
+                              autoload=False) as kernel:
+        assert await kernel.call("good_ping") == "pong"
+        assert await kernel.call("hang_hook_alive") == "alive"
+        errors = {e["plugin"]: e for e in (await kernel.info())["plugin_errors"]}
+        assert errors["plugins_hang"]["phase"] == "import" and "PluginTimeout" in errors["plugins_hang"]["error"]
+        assert errors["plugins_hang_hook"]["phase"] == "kernel_started"
+
+
 @pytest.mark.parametrize("env, visible", [
     ({}, True),
     ({"BEAKERLIKE_BLOCK_PLUGINS": "fakeep"}, False),
