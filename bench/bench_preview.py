@@ -152,6 +152,44 @@ def engine_scaling(sizes: tuple[int, ...] = (100, 10_000, 100_000), cells: int =
         print(f"  {n:>7,} names: {row[0]} (rebind)  {row[1]} (mutate a 1M list)")
 
 
+def idle_hook_cost(cells: int = 20_000) -> None:
+    """In-process: beakerlike's whole post-run-cell hook chain when nobody watches."""
+    from types import SimpleNamespace
+
+    from beakerlike.plugins import PluginHost
+    from beakerlike.preview import PreviewEngine
+
+    host = PluginHost().load({"BEAKERLIKE_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    kernel = SimpleNamespace(host=host, preview=PreviewEngine({f"v{i}": i for i in range(10_000)}))
+    result = SimpleNamespace(info=SimpleNamespace(raw_cell="v1 = 1"), success=True)
+    times = []
+    for _ in range(cells):
+        t = time.perf_counter()
+        host.call_each("before_execute", kernel=kernel, info=result.info)
+        host.call_each("after_execute", kernel=kernel, result=result)
+        times.append(time.perf_counter() - t)
+    print(f"hook chain (pre + post run cell, all built-in plugins), nobody watching, in-process: "
+          f"median {median(times) * 1e6:.1f} µs per cell")
+
+    from jupyter_client.session import Session
+
+    ns: dict[str, Any] = {f"v{i}": i for i in range(10_000)}
+    engine = PreviewEngine(ns)
+    session = Session(key=b"bench-key")
+    parent = session.msg("execute_request", {"code": "v1 = 1"})
+    sent: list[Any] = []
+    engine.watch("bench", lambda update: sent.append(session.serialize(
+        session.msg("preview", update.message()[0], parent=parent, metadata=update.message()[1]))))
+    times = []
+    for i in range(2_000):
+        ns["v1"] = i
+        t = time.perf_counter()
+        engine.after_execute("v1 = i")
+        times.append(time.perf_counter() - t)
+    print(f"watching, one variable changed, in-process, engine + building, serializing and signing the preview "
+          f"message (no socket): median {median(times) * 1e6:.1f} µs per cell")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -163,6 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     b2b = 200 if args.quick else 1000
     nvars = 10_000
     engine_scaling(cells=100 if args.quick else 300)
+    idle_hook_cost()
 
     kernels = {
         "plain": KernelProcess("ipykernel_launcher"),
