@@ -35,7 +35,8 @@ def run_cell(page: Any, index: int) -> None:
     cell.locator(".jp-InputPrompt").click()
     page.keyboard.press("Escape")
     page.keyboard.press("Shift+Enter")
-    accept_kernel_dialog(page)
+    if index == 0:
+        accept_kernel_dialog(page)
     page.wait_for_function(
         """(i) => {
             const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
