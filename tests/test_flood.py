@@ -63,6 +63,7 @@ def raw_flood(
     *,
     start: threading.Barrier | None = None,
     deadline: float = FLOOD_DEADLINE,
+    subshell_id: str | None = None,
 ) -> FloodResult:
     """Send ``n`` requests back to back on a fresh DEALER, reading replies as they arrive.
 
@@ -91,7 +92,10 @@ def raw_flood(
             start.wait(timeout=30)
         end = time.monotonic() + deadline
         for _ in range(n):
-            msg = session.send(sock, msg_type, content)
+            header = session.msg_header(msg_type)
+            if subshell_id is not None:
+                header["subshell_id"] = subshell_id
+            msg = session.send(sock, msg_type, content, header=header)
             result.sent.append(msg["header"]["msg_id"])
             while sock.poll(0, zmq.POLLIN):
                 receive()
@@ -110,6 +114,26 @@ def raw_flood(
     sent = set(result.sent)
     result.strangers = sum(c for m, c in result.replies.items() if m not in sent)
     return result
+
+
+def create_subshell(conn: dict[str, Any]) -> str:
+    """Ask the kernel for a new subshell on the control channel; return its id."""
+    key = conn["key"].encode() if isinstance(conn["key"], str) else conn["key"]
+    session = Session(key=key, signature_scheme=conn["signature_scheme"])
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.linger = 0
+    try:
+        sock.connect(f"{conn['transport']}://{conn['ip']}:{conn['control_port']}")
+        session.send(sock, "create_subshell_request", {})
+        assert sock.poll(30_000, zmq.POLLIN), "no create_subshell_reply"
+        _, frames = session.feed_identities(sock.recv_multipart())
+        reply = session.deserialize(frames)
+    finally:
+        sock.close()
+        ctx.term()
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return reply["content"]["subshell_id"]
 
 
 def assert_each_answered_once(result: FloodResult, n: int, reply_type: str) -> None:
@@ -162,4 +186,17 @@ async def test_four_clients_flood_actions_at_once(kernel):
         assert_each_answered_once(result, per_client, "noop_reply")
     all_ids = [m for r in results for m in r.sent]
     assert len(set(all_ids)) == clients * per_client
+    await assert_kernel_answers(kernel)
+
+
+@pytest.mark.timeout(180)
+async def test_burst_to_a_subshell(kernel):
+    """A subshell has its own pair of pipes; a 5,000-request burst to it is answered too."""
+    conn = kernel.client.get_connection_info()
+    subshell_id = await anyio.to_thread.run_sync(lambda: create_subshell(conn))
+    n = 5_000
+    result = await anyio.to_thread.run_sync(
+        lambda: raw_flood(conn, "kernel_info_request", {}, n, subshell_id=subshell_id)
+    )
+    assert_each_answered_once(result, n, "kernel_info_reply")
     await assert_kernel_answers(kernel)
