@@ -274,7 +274,16 @@ function render({ model, el }) {
     else if (msg.type === "page" && pending.has(msg.request_id)) {
       const name = pending.get(msg.request_id);
       pending.delete(msg.request_id);
-      pages.set(name, msg.error ? { error: msg.error } : { page: msg.page });
+      const page = msg.page;
+      const offset = offsets.get(name) || 0;
+      if (page && page.rows.length === 0 && offset > 0 && typeof page.total === "number") {
+        // The item shrank under the open page: go to its last page.
+        const limit = model.get("page_size") || 10;
+        offsets.set(name, Math.max(0, Math.floor((page.total - 1) / limit) * limit));
+        requestPage(name);
+        return;
+      }
+      pages.set(name, msg.error ? { error: msg.error } : { page });
       draw();
     }
   }
