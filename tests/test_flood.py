@@ -25,8 +25,8 @@ from beakerlike.testing import running_kernel
 pytestmark = pytest.mark.anyio
 
 SUPPORT = str(Path(__file__).parent / "support")
-#: How long a whole flood may take before it counts as a hang (a healthy run needs a fraction).
-FLOOD_DEADLINE = 100.0
+#: A flood that delivers no reply for this long counts as hung (a wedged kernel never recovers).
+STALL = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -62,20 +62,20 @@ def raw_flood(
     n: int,
     *,
     start: threading.Barrier | None = None,
-    deadline: float = FLOOD_DEADLINE,
+    stall: float = STALL,
     subshell_id: str | None = None,
 ) -> FloodResult:
     """Send ``n`` requests back to back on a fresh DEALER, reading replies as they arrive.
 
-    Stops at ``deadline`` seconds (a hang shows up as missing replies, not a stuck test),
-    then listens a little longer so duplicate replies would be seen too.
+    Gives up once no reply has come for ``stall`` seconds (a hang shows up as missing
+    replies, not a stuck test), then listens a little longer so duplicates would be seen too.
     """
     key = conn["key"].encode() if isinstance(conn["key"], str) else conn["key"]
     session = Session(key=key, signature_scheme=conn["signature_scheme"])
     ctx = zmq.Context()
     sock = ctx.socket(zmq.DEALER)
     sock.linger = 0
-    sock.sndtimeo = int(deadline * 1000)  # a kernel that stops reading fails the send, not the test run
+    sock.sndtimeo = int(stall * 1000)  # a kernel that stops reading fails the send, not the test run
     sock.connect(f"{conn['transport']}://{conn['ip']}:{conn['shell_port']}")
     result = FloodResult()
 
@@ -90,7 +90,6 @@ def raw_flood(
     try:
         if start is not None:
             start.wait(timeout=30)
-        end = time.monotonic() + deadline
         for _ in range(n):
             header = session.msg_header(msg_type)
             if subshell_id is not None:
@@ -99,9 +98,11 @@ def raw_flood(
             result.sent.append(msg["header"]["msg_id"])
             while sock.poll(0, zmq.POLLIN):
                 receive()
-        while sum(result.replies.values()) < n and time.monotonic() < end:
+        last_progress = time.monotonic()
+        while sum(result.replies.values()) < n and time.monotonic() - last_progress < stall:
             if sock.poll(250, zmq.POLLIN):
                 receive()
+                last_progress = time.monotonic()
         settle = time.monotonic() + 0.3
         while time.monotonic() < settle:
             if sock.poll(50, zmq.POLLIN):
@@ -156,7 +157,7 @@ async def assert_kernel_answers(kernel) -> None:
         }
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 async def test_one_client_burst_of_kernel_info_requests(kernel):
     """5,000 back-to-back kernel_info_requests (stock ipykernel 7.4 wedges near 4,000)."""
     conn = kernel.client.get_connection_info()
@@ -166,7 +167,7 @@ async def test_one_client_burst_of_kernel_info_requests(kernel):
     await assert_kernel_answers(kernel)
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(300)
 async def test_four_clients_flood_actions_at_once(kernel):
     """4 clients x 2,500 no-op action requests at once: 10,000 in flight, one reply each."""
     conn = kernel.client.get_connection_info()
@@ -189,7 +190,7 @@ async def test_four_clients_flood_actions_at_once(kernel):
     await assert_kernel_answers(kernel)
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 async def test_burst_to_a_subshell(kernel):
     """A subshell has its own pair of pipes; a 5,000-request burst to it is answered too."""
     conn = kernel.client.get_connection_info()
