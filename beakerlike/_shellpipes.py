@@ -43,8 +43,8 @@ def unbound_shell_pipes(kernel: Any) -> bool:
         manager = thread.manager  # created lazily; this is the thread that may create it
         original_create = manager._create_subshell
         cache, cache_lock = manager._cache, manager._lock_cache
-    except AttributeError as exc:
-        log.warning("beakerlike: unknown ipykernel shell layout (%s); flood protection off", exc)
+    except (AttributeError, AssertionError) as exc:  # another ipykernel layout, or not the app's thread
+        log.warning("beakerlike: unknown ipykernel shell layout (%r); flood protection off", exc)
         return False
     # A zero RCVHWM on the receiving end makes an inproc pipe unbounded (libzmq
     # passes it to the sender's side of the pipe; a zero SNDHWM does not). Each
