@@ -77,6 +77,22 @@ selfdict = {}
 selfdict["me"] = selfdict
 huge_int = 10 ** 100_000
 sleepy_len = SleepyLenList([1, 2, 3])
+class HostileMeta(type):
+    def __eq__(cls, other):
+        raise RuntimeError("metaclass ==")
+    def __hash__(cls):
+        raise RuntimeError("metaclass hash")
+    def __getattribute__(cls, name):
+        if name in ("__repr__", "__len__", "__iter__"):
+            raise RuntimeError("metaclass getattr")
+        return type.__getattribute__(cls, name)
+
+class Weird(metaclass=HostileMeta):
+    pass
+
+weird = Weird()
+weird_in_list = [weird, 1]
+globals()[42] = "a non-string key"
 from preview_support import SlowThing
 slow_thing = SlowThing()  # its plugin previewer sleeps 5 s
 '''
@@ -106,7 +122,7 @@ async def test_hostile_namespace(kernel):
     (msg,) = ex.of_type("preview")
     items = msg["content"]["variables"]
     for name in ("raising", "sleepy", "noattr", "lazy", "selfref", "selfdict", "huge_int", "lazy_in_list",
-                 "sleepy_len"):
+                 "sleepy_len", "weird", "weird_in_list"):
         m = meta(items, name)
         # Every item is either shown or marked (the per-cell time budget may defer some to the next cell).
         assert m["status"] == "ok" or m["error"], (name, m)
@@ -125,6 +141,9 @@ async def test_hostile_namespace(kernel):
     assert "digits" in meta(snap, "huge_int")["summary"]
     assert meta(snap, "lazy_in_list")["length"] == 3
     assert meta(snap, "big")["length"] == 10**9
+    assert meta(snap, "weird")["type"] == "Weird" and meta(snap, "weird")["status"] in ("ok", "error")
+    assert meta(snap, "weird_in_list")["summary"] == "[<__main__.Weird>, 1]"
+    assert 42 not in snap and "42" not in snap
     assert meta(snap, "slow_thing")["status"] == "over_budget"
     assert "previewer 'slow'" in meta(snap, "slow_thing")["error"]
 

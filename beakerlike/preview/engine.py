@@ -30,7 +30,13 @@ from .safe import DEFAULT_LIMITS, Limits
 log = logging.getLogger("beakerlike.preview")
 
 #: Value types whose identity is their whole state (no in-place mutation).
-IMMUTABLE = frozenset({type(None), bool, int, float, complex, str, bytes, frozenset, range, type(Ellipsis)})
+IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, frozenset, range, type(Ellipsis))
+
+
+def _immutable(value: Any) -> bool:
+    # Identity comparison only: hashing a type may call a hostile metaclass ``__hash__``.
+    tp = type(value)
+    return any(tp is t for t in IMMUTABLE)
 
 
 @dataclass
@@ -242,9 +248,9 @@ class PreviewEngine:
                 value = ns[name]
                 if entry is None or entry.ident != id(value):
                     changed.add(name)
-                elif type(value) not in IMMUTABLE and time.perf_counter() > deadline:
+                elif not _immutable(value) and time.perf_counter() > deadline:
                     changed.add(name)  # no time left to check: rebuilt (or marked over budget) below
-                elif type(value) not in IMMUTABLE:
+                elif not _immutable(value):
                     # Same object, maybe mutated in place: compare its fingerprint and a fresh bounded preview.
                     fp = fingerprint(value)
                     item = self.maker.make(name, value)
@@ -258,7 +264,7 @@ class PreviewEngine:
             for name, value in list(ns.items()):
                 entry = known.get(name)
                 if entry is None:
-                    if name[:1] != "_" and self.visible(name, value):
+                    if type(name) is str and name[:1] != "_" and self.visible(name, value):
                         changed.add(name)
                 elif entry.ident != id(value):
                     changed.add(name)  # visibility re-checked below
@@ -290,7 +296,7 @@ class PreviewEngine:
                 retry = True
             else:
                 item = self.maker.make(name, value)
-                fp = None if type(value) in IMMUTABLE else fingerprint(value)
+                fp = None if _immutable(value) else fingerprint(value)
                 self.stats.items_built += 1
             self._known[name] = _Known(ident=id(value), item=item, pending=retry, fp=fp)
             if retry:

@@ -115,8 +115,8 @@ class ItemMaker:
         self.registry = registry
         self.limits = limits
         self.guard = ReprGuard()
-        #: ``(previewer name, type)`` pairs that timed out once and are not run again.
-        self.slow: set[tuple[str, type]] = set()
+        #: ``(previewer name, id(type))`` pairs that timed out once and are not run again (the type is kept alive).
+        self.slow: dict[tuple[str, int], type] = {}
 
     def make(self, name: str, obj: Any) -> dict[str, Any]:
         """The ITEM for one variable; never raises and never runs unbounded."""
@@ -127,12 +127,12 @@ class ItemMaker:
                 fields, error = self._generic(obj)
             elif previewer.trusted:
                 fields, error = previewer.preview(obj, self.limits), None
-            elif (previewer.name, type(obj)) in self.slow:
+            elif (previewer.name, id(type(obj))) in self.slow:
                 fields, error = None, f"previewer {previewer.name!r} skipped: it timed out before for this type"
             else:
                 fields, error = _run_guarded(previewer, obj, self.limits)
                 if error is not None and is_over_budget(error):
-                    self.slow.add((previewer.name, type(obj)))
+                    self.slow[(previewer.name, id(type(obj)))] = type(obj)
         except Exception as exc:  # a previewer bug marks the item, never breaks the update
             fields, error = None, f"previewer raised {type_label(exc)}: {clip(_text(exc), 200)[0]}"
         if fields:

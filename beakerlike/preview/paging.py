@@ -48,6 +48,8 @@ def resolve(namespace: Mapping[str, Any], path: list[str | int], visible: Any = 
         if type(step) not in (str, int):
             raise ValueError(f"{where}: steps must be strings or integers")
         tp = type(obj)
+        if type(tp) is not type:
+            raise ValueError(f"{where}: cannot step into a {qualname(tp)[1]}")
         if tp is dict:
             if step not in obj:
                 raise KeyError(f"{where}: no such key")
@@ -100,6 +102,8 @@ def page_of(obj: Any, offset: int = 0, limit: int = 50, columns: list[str] | Non
     offset, limit = _bounds(offset, limit)
     lim = PAGE_LIMITS
     tp = type(obj)
+    if type(tp) is not type:
+        tp = object  # custom metaclass: treat as an opaque object (only a registered previewer may page it)
     previewer = registry.find(obj) if registry is not None else None
     if previewer is not None and previewer.page is not None:
         out = dict(previewer.page(obj, offset, limit, columns))

@@ -81,7 +81,7 @@ class PreviewerRegistry:
 
     def __init__(self, previewers: Iterable[Previewer] = ()) -> None:
         self._by_key: dict[str, Previewer] = {}
-        self._cache: dict[type, Previewer | None] = {}
+        self._cache: dict[int, tuple[type, Previewer | None]] = {}
         for p in previewers:
             self.add(p)
 
@@ -94,12 +94,9 @@ class PreviewerRegistry:
     def find(self, obj: Any) -> Previewer | None:
         """The previewer for ``type(obj)``, or ``None`` (use the generic fallback)."""
         tp = type(obj)
-        try:
-            return self._cache[tp]
-        except KeyError:
-            pass
-        except TypeError:  # unhashable metaclass
-            return None
+        hit = self._cache.get(id(tp))  # by id: hashing a type may run a hostile metaclass __hash__
+        if hit is not None and hit[0] is tp:
+            return hit[1]
         found = None
         try:
             mro = type.__getattribute__(tp, "__mro__")
@@ -112,7 +109,7 @@ class PreviewerRegistry:
                 break
         if len(self._cache) > 4096:
             self._cache.clear()
-        self._cache[tp] = found
+        self._cache[id(tp)] = (tp, found)
         return found
 
 

@@ -56,17 +56,6 @@ def type_label(obj: Any) -> str:
     return qualname(type(obj))[1]
 
 
-def exact_builtin(obj: Any, types: tuple[type, ...]) -> bool:
-    """True if ``type(obj)`` is one of ``types`` or a subclass that does not override ``__repr__``."""
-    tp = type(obj)
-    if tp in types:
-        return True
-    try:
-        return any(base in types for base in tp.__mro__) and tp.__repr__ in {t.__repr__ for t in types}
-    except Exception:
-        return False
-
-
 def clip(text: str, chars: int) -> tuple[str, bool]:
     """Cut ``text`` to ``chars`` characters with an ellipsis; returns ``(text, truncated)``."""
     if len(text) <= chars:
@@ -81,6 +70,9 @@ def _fmt_float(x: float) -> str:
 def short(obj: Any, limits: Limits = DEFAULT_LIMITS, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> str:
     """A bounded one-line description of ``obj``; never calls user code."""
     tp = type(obj)
+    if type(tp) is not type:  # a custom metaclass may override ==/hash: never compare such types
+        mod, name = qualname(tp)
+        return f"<{mod}.{name}>"
     if tp is str or tp is bytes or tp is bytearray:
         return clip(repr(obj[: limits.chars + 1]), limits.chars)[0]
     if tp in (type(None), bool, float, complex):
@@ -147,6 +139,8 @@ def _is_numpy_scalar(obj: Any) -> bool:
 def json_cell(obj: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
     """A JSON-safe, bounded value for one table cell or list element."""
     tp = type(obj)
+    if type(tp) is not type:
+        return short(obj, limits)
     if obj is None or tp is bool or tp is str and len(obj) <= limits.chars:
         return obj
     if tp is int:
@@ -208,7 +202,8 @@ class ReprGuard:
     MAX_STUCK = 4
 
     def __init__(self) -> None:
-        self.slow_types: set[type] = set()
+        #: Types whose repr timed out, by ``id`` (hashing a type may run a hostile metaclass).
+        self.slow_types: dict[int, type] = {}
         self.stuck: list[threading.Thread] = []
 
     def repr(self, obj: Any, limits: Limits = DEFAULT_LIMITS) -> tuple[str | None, str | None]:
@@ -218,7 +213,7 @@ class ReprGuard:
         skipped or timed out (:func:`is_over_budget`).
         """
         tp = type(obj)
-        if tp in self.slow_types:
+        if id(tp) in self.slow_types:
             return None, "repr skipped: it timed out before for this type"
         self.stuck = [t for t in self.stuck if t.is_alive()]
         if len(self.stuck) >= self.MAX_STUCK:
@@ -227,7 +222,7 @@ class ReprGuard:
         thread = threading.Thread(target=call.run, name="beakerlike-repr", daemon=True)
         thread.start()
         if not call.done.wait(limits.repr_timeout):
-            self.slow_types.add(tp)
+            self.slow_types[id(tp)] = tp
             self.stuck.append(thread)
             return None, f"repr took longer than {limits.repr_timeout:g} s"
         if call.error is not None:
