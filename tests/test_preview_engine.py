@@ -71,8 +71,10 @@ def test_budget_marks_and_retries_items():
     statuses = {n: i[PREVIEW_MIME]["status"] for n, i in update.items.items()}
     assert set(statuses) == {"a", "b", "c", "d", "e"} and set(statuses.values()) == {"over_budget"}
     engine.budget = 10.0
+    del ns["c"]  # deleted behind the engine's back while pending: reported as removed, not retried
     retried = run(engine, ns, "pass")
-    assert {n for n, i in retried.items.items() if i[PREVIEW_MIME]["status"] == "ok"} == {"a", "b", "c"}
+    assert {n for n, i in retried.items.items() if i[PREVIEW_MIME]["status"] == "ok"} == {"a", "b"}
+    assert retried.removed == ["c"]
 
 
 def test_watcher_errors_are_isolated():

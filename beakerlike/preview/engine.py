@@ -152,7 +152,8 @@ class PreviewEngine:
             self._known.clear()
             self._pending.clear()
             names = [n for n, v in list(self.namespace.items()) if self.visible(n, v)]
-            items = self._build(names, budget=max(self.budget * 20, 1.0), max_items=self.max_snapshot)
+            deadline = time.perf_counter() + max(self.budget * 20, 1.0)
+            items = self._build(names, deadline, max_items=self.max_snapshot)
             self._synced = True
             return PreviewUpdate(items=items, removed=[], seq=self._seq, full=True)
 
@@ -206,10 +207,11 @@ class PreviewEngine:
                 snap = self.snapshot()
                 update = PreviewUpdate(items=snap.items, removed=[], seq=self._seq + 1, full=True)
             else:
-                changed, removed = self._changes(code)
+                deadline = time.perf_counter() + self.budget  # one budget for checking and building
+                changed, removed = self._changes(code, deadline)
                 if not changed and not removed:
                     return None
-                items = self._build(sorted(changed), budget=self.budget)
+                items = self._build(sorted(changed), deadline)
                 for name in removed:
                     self._known.pop(name, None)
                     self._pending.discard(name)
@@ -227,14 +229,13 @@ class PreviewEngine:
             except Exception:
                 log.exception("preview watcher %r failed", key)
 
-    def _changes(self, code: str | None) -> tuple[set[str], set[str]]:
+    def _changes(self, code: str | None, deadline: float) -> tuple[set[str], set[str]]:
         ns = self.namespace
         known = self._known
         cell = analyze_cell(code or "", self.transform) if code is not None else None
         full_scan = cell is None or cell.opaque or len(ns) <= self.small_namespace
         changed: set[str] = set(self._pending)
-        removed: set[str] = set()
-        deadline = time.perf_counter() + self.budget
+        removed: set[str] = {n for n in self._pending if n not in ns}
         if cell is not None:
             candidates = set(cell.candidates)
             candidates |= called_globals(cell.called | cell.touched, ns)
@@ -273,11 +274,10 @@ class PreviewEngine:
         changed -= removed
         return changed, removed
 
-    def _build(self, names: list[str], budget: float, max_items: int | None = None) -> dict[str, dict[str, Any]]:
+    def _build(self, names: list[str], deadline: float, max_items: int | None = None) -> dict[str, dict[str, Any]]:
         max_items = self.max_items if max_items is None else max_items
         ns = self.namespace
         items: dict[str, dict[str, Any]] = {}
-        deadline = time.perf_counter() + budget
         for i, name in enumerate(names):
             if name not in ns:
                 continue
