@@ -50,6 +50,8 @@ class Exchange:
 
     request: dict[str, Any]
     reply: dict[str, Any] | None = None
+    #: How many shell replies arrived for this request (the protocol promises exactly one).
+    replies: int = 0
     iopub: list[dict[str, Any]] = field(default_factory=list)
     idle: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -159,6 +161,7 @@ class KernelClient:
                 continue
             if channel == "shell":
                 ex.reply = msg
+                ex.replies += 1
             else:
                 ex.iopub.append(msg)
                 if msg["header"]["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
