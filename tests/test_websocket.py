@@ -75,7 +75,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "JUPYTER_CONFIG_DIR": str(tmp / "config"),
         "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
         "JUPYTER_PLATFORM_DIRS": "1",
-        "BEAKERLIKE_PLUGINS": "sample_actions",
+        "BEAKERLIKE_PLUGINS": "sample_actions,protocol_actions",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(SUPPORT), os.environ.get("PYTHONPATH")])),
     }
     log = tmp / "server.log"
@@ -192,6 +192,16 @@ def test_error_replies_through_the_server_websocket(ws: websocket.WebSocket) -> 
     reply, _ = round_trip(ws, make_msg("save_var_request", {"nme": "typo"}, session))
     assert reply["content"]["ename"] == "ValidationError"
     assert {tuple(e["loc"]) for e in reply["content"]["errors"]} == {("name",), ("nme",)}
+
+
+def test_coalesced_fast_stream_arrives_complete_through_the_server(ws: websocket.WebSocket) -> None:
+    # jupyter_server drops iopub messages beyond 1000/s; coalescing keeps a fast stream whole.
+    n = 20_000
+    reply, iopub = round_trip(ws, make_msg("ticks_request", {"n": n}, uuid.uuid4().hex))
+    assert reply["content"] == {"status": "ok", "return": None}
+    batches = [m["content"]["batch"] for m in iopub if m["msg_type"] == "ticks_response"]
+    assert [x for batch in batches for x in batch] == list(range(n))
+    assert len(batches) < n // 10
 
 
 def test_streaming_and_discovery_through_the_server_websocket(ws: websocket.WebSocket) -> None:

@@ -165,3 +165,12 @@ async def exit_handler(req) -> None:
 async def interrupt_handler(req) -> None:
     """A handler that raises KeyboardInterrupt must not stop the kernel."""
     raise KeyboardInterrupt
+
+
+@beakerlike.action(coalesce=0.02)
+async def ticks(req, n: int = 1000):
+    """Stream ``n`` numbers fast, coalesced (stays under jupyter_server's iopub rate limit)."""
+    for i in range(n):
+        yield i
+        if i % 100 == 99:
+            await anyio.sleep(0.001)
