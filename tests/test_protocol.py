@@ -642,3 +642,45 @@ async def test_standard_messages_behave_as_in_stock_ipykernel(kernel: KernelClie
             client._pending.pop(ex.request["header"]["msg_id"], None)
     finally:
         await stock.close()
+
+
+# -- the Python client's view of the protocol -------------------------------------------
+
+
+async def test_client_call_raises_typed_errors(kernel: KernelClient) -> None:
+    with pytest.raises(ActionError) as err:
+        await kernel.call("fail")
+    e = err.value
+    assert (e.action, e.status, e.ename, e.evalue) == ("fail", "error", "RuntimeError", "boom from handler")
+    assert "boom from handler" in "".join(e.traceback)
+    assert not isinstance(e, ActionAborted)
+
+    with pytest.raises(ActionError) as err:
+        await kernel.call("save_var", colour=1)
+    assert {tuple(x["loc"]) for x in err.value.errors} == {("name",), ("colour",)}
+
+
+async def test_client_call_sees_each_response(kernel: KernelClient) -> None:
+    seen: list[dict] = []
+
+    async def on_response(msg: dict) -> None:
+        seen.append(msg["content"])
+
+    assert await kernel.call("count", n=3, on_response=on_response) is None
+    assert seen == [{"i": 0}, {"i": 1}, {"i": 2}]
+
+
+async def test_client_stream_yields_then_raises(kernel: KernelClient) -> None:
+    got = []
+    with pytest.raises(ActionError) as err:
+        async for item in kernel.stream("stream_then_fail", n=2):
+            got.append(item)
+    assert got == [{"i": 0}, {"i": 1}]
+    assert err.value.ename == "ValueError" and err.value.evalue == "after streaming"
+
+
+async def test_client_call_timeout(kernel: KernelClient) -> None:
+    with pytest.raises(TimeoutError):
+        await kernel.call("wait_forever", timeout=0.5)
+    await kernel.interrupt()  # let the abandoned request finish
+    assert await kernel.call("noop") is None

@@ -174,3 +174,11 @@ async def ticks(req, n: int = 1000):
         yield i
         if i % 100 == 99:
             await anyio.sleep(0.001)
+
+
+@beakerlike.action
+async def stream_then_fail(req, n: int = 2):
+    """Stream ``n`` responses, then raise."""
+    for i in range(n):
+        yield {"i": i}
+    raise ValueError("after streaming")
