@@ -95,8 +95,12 @@ async def test_async_generator_streams_each_yield(kernel: KernelClient) -> None:
 
 
 async def test_non_dict_response_is_wrapped(kernel: KernelClient) -> None:
+    ex = await kernel.request("bare_values_request", {})
+    assert [m["content"] for m in ex.of_type("bare_values_response")] == [
+        {"data": [1, 2]}, {"data": "text"}, {"data": None},
+    ]
+    # Coalesced batches hold the bare values unwrapped.
     ex = await kernel.request("burst_request", {"n": 1})
-    # coalesced: one batch holding the bare value
     assert [m["content"] for m in ex.of_type("burst_response")] == [{"batch": [0]}]
 
 

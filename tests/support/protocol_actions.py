@@ -182,3 +182,11 @@ async def stream_then_fail(req, n: int = 2):
     for i in range(n):
         yield {"i": i}
     raise ValueError("after streaming")
+
+
+@beakerlike.action
+async def bare_values(req) -> None:
+    """Respond with values that are not objects."""
+    await req.respond([1, 2])
+    req.respond("text")  # also works without await
+    await req.respond(None)
