@@ -29,7 +29,8 @@ def _free_port() -> int:
 class JupyterServer:
     """``python -m jupyter_server`` on a free port with default rate limits; kernels inherit ``env``."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
+        self.args = args
         self.port = _free_port()
         self.token = uuid.uuid4().hex
         self.tmp = tempfile.TemporaryDirectory(prefix="beakerlike-bench-server-")
@@ -41,7 +42,7 @@ class JupyterServer:
         """Launch and wait until ``/api/status`` answers."""
         cmd = [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={self.token}", "--ServerApp.open_browser=False",
-               f"--ServerApp.root_dir={self.tmp.name}", "--ServerApp.allow_root=True"]
+               f"--ServerApp.root_dir={self.tmp.name}", "--ServerApp.allow_root=True", *self.args]
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:

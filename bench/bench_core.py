@@ -176,11 +176,16 @@ def bench_streaming(ours: KernelProcess, bare: KernelProcess, n: int, trials: in
     ]
 
 
-def bench_server_streaming(n: int) -> list[Result]:
-    """The same two actions through a real ``jupyter server`` websocket (default iopub rate limit)."""
+def bench_server_streaming(n: int, rate_limit: int | None = None) -> list[Result]:
+    """The same two actions through a real ``jupyter server`` websocket.
+
+    ``rate_limit`` lowers ``iopub_msg_rate_limit`` (default 1000 msgs/s) below what this
+    machine's server can relay, to show what the limit does to a plain stream.
+    """
     from ._server import JupyterServer
 
-    with JupyterServer({"BEAKERLIKE_PLUGINS": ",".join(PLUGINS)}) as server:
+    args = () if rate_limit is None else (f"--ZMQChannelsWebsocketConnection.iopub_msg_rate_limit={rate_limit}",)
+    with JupyterServer({"BEAKERLIKE_PLUGINS": ",".join(PLUGINS)}, args) as server:
         kernel = server.kernel()
         try:
             kernel.request("bench_stream_request", {"n": 100})  # warm-up
@@ -189,7 +194,8 @@ def bench_server_streaming(n: int) -> list[Result]:
         finally:
             kernel.close()
     assert plain.status == co.status == "ok", (plain, co)
-    return [Result(f"through jupyter_server: {n:,} items, coalesced vs plain, items/s delivered",
+    limit = f"limit {rate_limit:,}/s" if rate_limit else "default limit 1,000/s"
+    return [Result(f"through jupyter_server ({limit}): {n:,} items, coalesced vs plain, items/s delivered",
                    co.items / co.seconds, plain.items / plain.seconds, "item/s", "(info)", None,
                    f"plain: {plain.items:,}/{n:,} items delivered in {plain.messages:,} msgs at "
                    f"{plain.messages / plain.seconds:,.0f} msg/s, {plain.rate_notices} rate-limit notices; "
@@ -265,6 +271,7 @@ def run(quick: bool) -> list[Result]:
             results += _step("streaming", lambda: bench_streaming(ours, bare, 10_000, 1 if quick else 5))
     if not quick:
         results += _step("streaming through jupyter_server", lambda: bench_server_streaming(5_000))
+        results += _step("... with a lowered rate limit", lambda: bench_server_streaming(5_000, rate_limit=200))
     results += _step("memory", lambda: bench_memory(10_000 if quick else 100_000))
     return results
 
