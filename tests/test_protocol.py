@@ -499,11 +499,14 @@ async def test_actions_in_a_subshell(kernel: KernelClient) -> None:
     assert stream_text(ex) == "saving __name__\n"
     assert states(ex) == ["busy", "idle"]
 
-    slow = send_to_subshell(kernel, sid, "slow_request", {"seconds": 1})
+    # An action waiting in the subshell does not hold up a cell; it returns once its peer arrives.
+    k = key()
+    waiting = send_to_subshell(kernel, sid, "meet_request", {"key": k})
     assert (await kernel.execute("1")).content["status"] == "ok"
-    assert slow.reply is None
-    await wait(slow)
-    assert slow.content == {"status": "ok", "return": "done"}
+    assert waiting.reply is None
+    assert await kernel.call("meet", key=k) == 2
+    await wait(waiting)
+    assert waiting.content == {"status": "ok", "return": 2}
 
     stuck = send_to_subshell(kernel, sid, "wait_forever_request", {})
     await first_of_type(stuck, "wait_forever_response")
