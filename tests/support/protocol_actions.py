@@ -13,19 +13,27 @@ import beakerlike
 
 #: Event log per key, read back with ``read_log``.
 LOGS: dict[str, list[str]] = defaultdict(list)
-_events: dict[str, anyio.Event] = defaultdict(anyio.Event)
+# threading primitives: requests may run on different threads (subshells) with their own loops.
+_events: dict[str, threading.Event] = defaultdict(threading.Event)
 _arrived: dict[str, int] = defaultdict(int)
 _thread_barriers: dict[str, threading.Barrier] = {}
 _thread_lock = threading.Lock()
 
 
+async def _wait_event(key: str) -> None:
+    """Wait (bounded: 10 s) until ``key``'s event is set, from any thread."""
+    with anyio.fail_after(10):
+        while not _events[key].is_set():
+            await anyio.sleep(0.005)
+
+
 async def _meet(key: str, parties: int) -> None:
     """Wait until ``parties`` requests have reached the same key (bounded: 10 s)."""
-    _arrived[key] += 1
-    if _arrived[key] >= parties:
-        _events[key].set()
-    with anyio.fail_after(10):
-        await _events[key].wait()
+    with _thread_lock:
+        _arrived[key] += 1
+        if _arrived[key] >= parties:
+            _events[key].set()
+    await _wait_event(key)
 
 
 @beakerlike.action
@@ -60,8 +68,7 @@ async def serial_hold(req, key: str) -> None:
     """Serial action that holds the serial slot until ``release`` is called for ``key``."""
     LOGS[key].append("hold-start")
     await req.respond({"holding": True})
-    with anyio.fail_after(10):
-        await _events[key].wait()
+    await _wait_event(key)
     LOGS[key].append("hold-end")
 
 
