@@ -239,6 +239,13 @@ async def test_timeout(kernel: KernelClient) -> None:
     assert states(ex) == ["busy", "idle"]
 
 
+async def test_timeout_of_sync_handler(kernel: KernelClient) -> None:
+    ex = await kernel.request("sync_too_slow_request", {})
+    assert ex.content["status"] == "error"
+    assert ex.content["ename"] == "ActionTimeout"
+    assert await kernel.call("noop") is None
+
+
 async def test_non_serializable_return(kernel: KernelClient) -> None:
     ex = await kernel.request("bad_return_request", {})
     c = ex.content

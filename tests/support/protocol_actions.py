@@ -197,3 +197,11 @@ async def bare_values(req) -> None:
     await req.respond([1, 2])
     req.respond("text")  # also works without await
     await req.respond(None)
+
+
+@beakerlike.action(timeout=0.2)
+def sync_too_slow(req) -> None:
+    """A sync handler that overruns its timeout (its thread is abandoned)."""
+    import time
+
+    time.sleep(2)
