@@ -108,6 +108,13 @@ async def test_call_streams_responses_and_prints_return(connection_file: str) ->
 
 
 @pytest.mark.anyio
+async def test_call_starts_its_own_kernel_without_existing() -> None:
+    code, out, err = await cli("call", "sync_add", "a=1", "b=2")
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == "3"
+
+
+@pytest.mark.anyio
 async def test_call_key_values_are_json_or_strings(kernel: KernelClient, connection_file: str) -> None:
     await kernel.execute("cli_var = [1, 2]")
     code, out, err = await cli("call", "save_var", "name=cli_var", "--payload", '{"store": "s3"}',
