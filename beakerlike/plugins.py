@@ -229,7 +229,9 @@ class PluginHost:
         if self._block(modname, blocked, source=source, module=modname) or modname in self.infos:
             return
         try:
-            with _deadline(self.timeout, f"importing {modname!r}"):
+            # Built-ins are ours and trusted: a slow machine must not time them out.
+            timeout = 0 if source == "builtin" else self.timeout
+            with _deadline(timeout, f"importing {modname!r}"):
                 module = importlib.import_module(modname)
         except BaseException as exc:  # noqa: BLE001 - SystemExit in a plugin must not kill the kernel
             if isinstance(exc, KeyboardInterrupt):
@@ -458,7 +460,8 @@ class PluginHost:
         if self.trace is not None:
             self.trace(f"{hook_name}({', '.join(impl.argnames)}) -> {impl.plugin_name}")
         try:
-            with _deadline(self.timeout, f"hook {hook_name!r}"):
+            builtin = impl.plugin_name in BUILTIN_PLUGINS
+            with _deadline(0 if builtin else self.timeout, f"hook {hook_name!r}"):
                 res = impl.function(**{k: kwargs[k] for k in impl.argnames})
             if inspect.isawaitable(res):
                 if inspect.iscoroutine(res):

@@ -50,7 +50,7 @@ async def test_broken_plugins_change_nothing_for_the_others(capfd):
 
 
 async def test_hanging_plugins_do_not_hang_the_kernel(monkeypatch):
-    monkeypatch.setenv("BEAKERLIKE_PLUGIN_TIMEOUT", "1")
+    monkeypatch.setenv("BEAKERLIKE_PLUGIN_TIMEOUT", "3")
     async with running_kernel("plugins_hang", "plugins_hang_hook", "plugins_good", pythonpath=[SUPPORT],
                               autoload=False) as kernel:
         assert await kernel.call("good_ping") == "pong"

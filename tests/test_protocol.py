@@ -25,7 +25,7 @@ SUPPORT = str(Path(__file__).parent / "support")
 
 @pytest.fixture(scope="module")
 async def kernel():
-    async with running_kernel("sample_actions", "protocol_actions", pythonpath=[SUPPORT]) as k:
+    async with running_kernel("sample_actions", "protocol_actions", pythonpath=[SUPPORT], autoload=False) as k:
         yield k
 
 
