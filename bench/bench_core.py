@@ -272,7 +272,7 @@ def run(quick: bool) -> list[Result]:
     if not quick:
         results += _step("streaming through jupyter_server", lambda: bench_server_streaming(5_000))
         results += _step("... with a lowered rate limit", lambda: bench_server_streaming(5_000, rate_limit=200))
-    results += _step("memory", lambda: bench_memory(10_000 if quick else 100_000))
+    results += _step("memory", lambda: bench_memory(5_000 if quick else 100_000))
     return results
 
 
