@@ -14,7 +14,8 @@ class Publisher(Protocol):
 
     def __call__(
         self, msg_type: str, content: dict[str, Any], buffers: list[bytes] | None = None
-    ) -> None: ...
+    ) -> None:
+        """Publish one iopub message of ``msg_type``."""
 
 
 class _Sent:

@@ -30,7 +30,9 @@ def describe_kernel(kernel: Any) -> dict[str, Any]:
 
 @action
 async def context_info(req) -> dict[str, Any]:
-    """Describe the kernel: the active context, every callable action with its schema,
-    the available contexts and any plugin errors.
+    """Describe the kernel.
+
+    Returns the active context, every callable action with its schema, the
+    available contexts and any plugin errors.
     """
     return describe_kernel(req.kernel)
