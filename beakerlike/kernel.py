@@ -21,7 +21,6 @@ import anyio
 from ipykernel.ipkernel import IPythonKernel
 
 from . import protocol
-from ._iopub import IOPubBatcher
 from ._shellpipes import unbound_shell_pipes
 from ._version import __version__
 from .actions import Action
@@ -216,7 +215,7 @@ class BeakerlikeKernel(IPythonKernel):
         return lock
 
     def _publisher(self, parent: dict[str, Any]) -> Any:
-        session, iopub = self.session, self._iopub_sink()
+        session, iopub = self.session, self.iopub_socket
         topic = self._topic
 
         def publish(msg_type: str, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
@@ -224,13 +223,6 @@ class BeakerlikeKernel(IPythonKernel):
                          buffers=buffers)
 
         return publish
-
-    def _iopub_sink(self) -> Any:
-        # Responses go to the IOPub thread in batches (see _iopub); else straight to the socket.
-        sink = self.__dict__.get("_iopub_batcher")
-        if sink is None:
-            sink = self.__dict__["_iopub_batcher"] = IOPubBatcher.for_socket(self.iopub_socket) or self.iopub_socket
-        return sink
 
     def _format_display(self, obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         data, md = self.shell.display_formatter.format(obj)
