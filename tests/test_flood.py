@@ -201,3 +201,19 @@ async def test_burst_to_a_subshell(kernel):
     )
     assert_each_answered_once(result, n, "kernel_info_reply")
     await assert_kernel_answers(kernel)
+
+
+@pytest.mark.timeout(120)
+async def test_concurrent_streams_keep_order_and_end_before_idle(kernel):
+    """Streams from several actions at once: each arrives complete, in order, between busy and idle."""
+    n, streams = 500, 4
+    with anyio.fail_after(60):
+        exchanges = [kernel.send("count_request", {"n": n}) for _ in range(streams)]
+        for ex in exchanges:
+            await ex.done.wait()
+    for ex in exchanges:
+        assert ex.content == {"status": "ok", "return": None}
+        kinds = [m["header"]["msg_type"] for m in ex.iopub]
+        assert kinds[0] == "status" and ex.iopub[0]["content"]["execution_state"] == "busy"
+        assert kinds[-1] == "status" and ex.iopub[-1]["content"]["execution_state"] == "idle"
+        assert [m["content"]["i"] for m in ex.of_type("count_response")] == list(range(n))
