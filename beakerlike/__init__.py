@@ -22,6 +22,7 @@ from .request import Request
 
 __all__ = [
     "Action",
+    "ActionAborted",
     "ActionError",
     "ActionTimeout",
     "Context",
@@ -43,7 +44,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Heavier or optional parts are imported on first use.
-    if name in {"ActionError", "KernelClient"}:
+    if name in {"ActionAborted", "ActionError", "KernelClient"}:
         from . import client
 
         return getattr(client, name)
