@@ -49,10 +49,13 @@ async def run_action(
     *,
     scope: anyio.CancelScope,
     serial_lock: anyio.Lock | None = None,
-    on_started: Callable[[], None] | None = None,
     reason: Callable[[], str] = lambda: "interrupted",
 ) -> dict[str, Any]:
-    """Validate, run and reply. ``scope`` lets the caller cancel (reply ``aborted``)."""
+    """Validate, run and reply.
+
+    ``scope`` lets the caller cancel (reply ``aborted`` with ``reason()``);
+    ``serial_lock`` runs non-concurrent actions one at a time.
+    """
     try:
         kwargs = action.bind(request.content)
     except PayloadError as exc:
@@ -62,9 +65,9 @@ async def run_action(
         with scope:
             if serial_lock is not None and not action.concurrent:
                 async with serial_lock:
-                    result = await _invoke_with_timeout(action, request, kwargs, on_started)
+                    result = await _invoke_with_timeout(action, request, kwargs)
             else:
-                result = await _invoke_with_timeout(action, request, kwargs, on_started)
+                result = await _invoke_with_timeout(action, request, kwargs)
         if scope.cancelled_caught:
             request.flush()
             return protocol.aborted_reply(reason())
@@ -88,11 +91,7 @@ async def run_action(
         )
 
 
-async def _invoke_with_timeout(
-    action: Action, request: Request, kwargs: Mapping[str, Any], on_started: Callable[[], None] | None
-) -> Any:
-    if on_started is not None:
-        on_started()
+async def _invoke_with_timeout(action: Action, request: Request, kwargs: Mapping[str, Any]) -> Any:
     if action.timeout is None:
         return await _invoke(action, request, kwargs)
     try:
