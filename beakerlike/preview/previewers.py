@@ -2,7 +2,7 @@
 
 A previewer returns the fields of the ``application/vnd.beakerlike.preview+json``
 part of an item (``kind``, ``shape``, ``length``, ``summary``, ``columns``,
-``rows``, ``truncated``, ``pageable``); :func:`beakerlike.preview.items.make_item`
+``rows``, ``truncated``, ``pageable``); :meth:`beakerlike.preview.items.ItemMaker.make`
 fills in the rest and renders ``text/plain`` and ``text/html``.
 
 Types are matched along ``type(obj).__mro__`` (never ``isinstance``), by type
