@@ -60,8 +60,6 @@ class PreviewUpdate:
 class _Known:
     ident: int
     item: dict[str, Any]
-    #: Over the time budget last time: rebuild after the next cell.
-    pending: bool = False
     #: ``item`` was just rebuilt by the mutation check and can be reused.
     fresh: bool = False
     #: Cheap summary of the value's mutable state (see :mod:`.fingerprint`), ``None`` if it has none.
@@ -298,7 +296,7 @@ class PreviewEngine:
                 item = self.maker.make(name, value)
                 fp = None if _immutable(value) else fingerprint(value)
                 self.stats.items_built += 1
-            self._known[name] = _Known(ident=id(value), item=item, pending=retry, fp=fp)
+            self._known[name] = _Known(ident=id(value), item=item, fp=fp)
             if retry:
                 self._pending.add(name)
             else:
