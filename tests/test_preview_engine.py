@@ -150,6 +150,21 @@ def test_plugin_previewer_output_is_made_json_safe_and_failures_marked():
     assert b["status"] == "error" and "ZeroDivisionError" in b["error"]
 
 
+def test_plugin_previewer_returning_endless_iterables_is_cut_to_the_limits():
+    import itertools
+
+    class Endless:
+        pass
+
+    reg = PreviewerRegistry(builtin_previewers())
+    reg.add(Previewer((Endless,), lambda o, lim: {"shape": itertools.count(1), "columns": itertools.count(),
+                                                  "rows": (itertools.count() for _ in itertools.count())}))
+    item = PreviewEngine({"e": Endless()}, registry=reg, limits=Limits(rows=2, cols=3)).snapshot().items["e"]
+    meta = item[PREVIEW_MIME]
+    assert meta["status"] == "ok" and len(meta["shape"]) == 32
+    assert meta["columns"] == ["0", "1", "2"] and meta["rows"] == [[0, 1, 2], [0, 1, 2]]
+
+
 def test_in_place_changes_beyond_the_preview_are_seen_by_fingerprints():
     ns = {"lst": list(range(100)), "big": list(range(100_000)), "arr": np.zeros(1000),
           "df": pd.DataFrame({"a": np.zeros(100_000)}), "d": {"k": [1]}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Any
 
@@ -52,6 +53,11 @@ def _int_or_none(v: Any) -> int | None:
     return None if v is None else int(v)
 
 
+def _first(values: Any, n: int) -> list[Any]:
+    # islice, not list(...)[:n]: a previewer may hand back a huge or endless iterable.
+    return list(itertools.islice(values, n))
+
+
 def clean_fields(fields: dict[str, Any], limits: Limits, trusted: bool) -> dict[str, Any]:
     """Coerce a previewer's fields to the ITEM's JSON types (plugins may return numpy ints etc.)."""
     if type(fields) is not dict:
@@ -69,13 +75,13 @@ def clean_fields(fields: dict[str, Any], limits: Limits, trusted: bool) -> dict[
         elif key == "length":
             out[key] = _int_or_none(value)
         elif key == "shape":
-            out[key] = None if value is None else [int(v) for v in list(value)[:32]]
+            out[key] = None if value is None else [int(v) for v in _first(value, 32)]
         elif key in ("columns", "index"):
             out[key] = None if value is None else [json_cell(v, limits) if key == "index" else str(v)
-                                                   for v in list(value)[: max(limits.cols, limits.rows)]]
+                                                   for v in _first(value, max(limits.cols, limits.rows))]
         elif key == "rows":
-            out[key] = None if value is None else [[json_cell(c, limits) for c in list(r)[: limits.cols]]
-                                                   for r in list(value)[: limits.rows]]
+            out[key] = None if value is None else [[json_cell(c, limits) for c in _first(r, limits.cols)]
+                                                   for r in _first(value, limits.rows)]
         elif key == "status" and value in ("ok", "over_budget", "error"):
             out[key] = value
     return out
