@@ -171,16 +171,16 @@ class BeakerlikeKernel(IPythonKernel):
                 out.set_thread_parent(parent)
         self._publish_status("busy", "shell", parent=parent)
         try:
-            content = await self._run(name, parent, subshell_id)
-        except BaseException as exc:  # last line of defence: still exactly one reply
+            content = await self._run(name, parent)
+        except Exception as exc:  # last line of defence: still exactly one reply
             content = protocol.exception_reply(exc)
-            if not isinstance(exc, Exception):
-                content = protocol.aborted_reply("cancelled")
+        except BaseException:  # e.g. the task cancelled at shutdown
+            content = protocol.aborted_reply("cancelled")
         _flush_output()
         session.send(stream, protocol.reply_type(name), content, parent, ident=idents)
         self._publish_status("idle", "shell", parent=parent)
 
-    async def _run(self, name: str, parent: dict[str, Any], subshell_id: str | None) -> dict[str, Any]:
+    async def _run(self, name: str, parent: dict[str, Any]) -> dict[str, Any]:
         act = self.resolve_action(name)
         if act is None:
             return unknown_action_reply(name, [
