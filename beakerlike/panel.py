@@ -27,10 +27,11 @@ from typing import Any
 import anywidget
 import traitlets
 
+from .preview.items import PREVIEW_MIME
+
 log = logging.getLogger("beakerlike.panel")
 
 STATIC = Path(__file__).parent / "static"
-PREVIEW_MIME = "application/vnd.beakerlike.preview+json"
 #: Largest page of rows one request may ask for.
 MAX_PAGE_LIMIT = 500
 
@@ -243,9 +244,7 @@ def _page_args(content: dict[str, Any]) -> tuple[list[str | int], int, int, list
     offset = content.get("offset", 0)
     limit = content.get("limit", 10)
     for label, value in (("offset", offset), ("limit", limit)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (
-            isinstance(value, float) and not math.isfinite(value)
-        ):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"{label} must be a non-negative integer")
     if not 1 <= limit <= MAX_PAGE_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_LIMIT}")
