@@ -116,6 +116,7 @@ class Harness:
         self.host = PluginHost().load(full_env, builtins=builtins, extra_modules=names, extra_plugins=objects)
         self.namespace: MutableMapping[str, Any] = {} if namespace is None else namespace
         self.running: dict[str, anyio.CancelScope] = {}
+        self._reasons: dict[str, str] = {}
         self._serial_lock = anyio.Lock()
 
     @property
@@ -166,9 +167,11 @@ class Harness:
         scope = anyio.CancelScope()
         self.running[msg_id] = scope
         try:
-            reply = await run_action(act, request, scope=scope, serial_lock=self._serial_lock)
+            reply = await run_action(act, request, scope=scope, serial_lock=self._serial_lock,
+                                     reason=lambda: self._reasons.get(msg_id, "interrupted"))
         finally:
             self.running.pop(msg_id, None)
+            self._reasons.pop(msg_id, None)
         return Outcome(action, reply, published)
 
     async def call(self, action: str, payload: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Any:
@@ -177,10 +180,11 @@ class Harness:
 
     def cancel_actions(self, reason: str = "interrupted") -> int:
         """Cancel every running call (they reply ``aborted``), as an interrupt does."""
-        scopes = list(self.running.values())
-        for scope in scopes:
+        running = list(self.running.items())
+        for msg_id, scope in running:
+            self._reasons[msg_id] = reason
             scope.cancel()
-        return len(scopes)
+        return len(running)
 
 
 def _is_handler(obj: Any) -> bool:

@@ -69,6 +69,21 @@ async def test_cancel_replies_aborted(harness):
     assert results[0].status == "aborted"
 
 
+async def test_cancel_reason_reaches_the_reply(harness):
+    results = []
+
+    async def run():
+        results.append(await harness.run("slow", seconds=30))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        with anyio.fail_after(10):
+            while not harness.running:
+                await anyio.sleep(0.01)
+        assert harness.cancel_actions("shutdown") == 1
+    assert results[0].reply == {"status": "aborted", "reason": "shutdown"}
+
+
 async def test_handlers_given_directly_and_context_info():
     async def plain(req, n: int = 1) -> int:
         return n + 1
