@@ -23,9 +23,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from ..preview.items import PREVIEW_MIME
 from . import app
 
-PREVIEW_MIME = "application/vnd.beakerlike.preview+json"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 #: Code objects the panel hides by default; the terminal view hides them too.
 _CODE_TYPES = {"module", "function", "builtin_function_or_method", "method", "type"}
