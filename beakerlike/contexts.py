@@ -30,6 +30,7 @@ from typing import Any
 import pydantic
 
 from .actions import Action, PayloadError, action_of, make_action
+from .preview.previewers import Previewer
 
 log = logging.getLogger("beakerlike.contexts")
 
@@ -55,8 +56,9 @@ class Context:
     """A named bundle a user switches to with one ``context_setup_request``.
 
     ``actions`` are ``@action`` functions (or plain functions, or :class:`Action`
-    objects) callable only while the context is active. ``previewers`` win over
-    the global ones while it is active. ``setup_model`` is a pydantic model for
+    objects) callable only while the context is active. ``previewers``
+    (:class:`~beakerlike.Previewer` objects) win over the global ones while it is
+    active. ``setup_model`` is a pydantic model for
     the ``context_info`` payload (its JSON Schema is advertised in
     ``context_info_reply``). ``setup(kernel, info)`` and ``teardown(kernel)`` are
     plain functions run on switch; ``info`` is the validated model (or ``None``).
@@ -84,6 +86,10 @@ class Context:
         for fn in (self.setup, self.teardown):
             if fn is not None and (inspect.iscoroutinefunction(fn) or not callable(fn)):
                 raise TypeError(f"context {self.name!r}: setup/teardown must be plain (sync) callables")
+        for p in self.previewers:
+            if not isinstance(p, Previewer):
+                raise TypeError(f"context {self.name!r}: previewers must be beakerlike.Previewer objects, "
+                                f"got {type(p).__name__}")
         for obj in self.actions:
             act = obj if isinstance(obj, Action) else action_of(obj) or make_action(obj)
             self._actions[act.name] = act
@@ -134,7 +140,7 @@ class Context:
             "setup_schema": self.schema(),
             "default_info": self.default_info(),
             "actions": sorted(n for n, a in self._actions.items() if a.scope == "public"),
-            "previewers": [getattr(p, "name", repr(p)) for p in self.previewers],
+            "previewers": [p.name for p in self.previewers],
             "always_on": self.always_on,
         }
 

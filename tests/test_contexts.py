@@ -101,6 +101,13 @@ async def test_errors_leave_context_unchanged(kernel):
     assert await kernel.call("greet", name="bo") == "hi bo"
 
 
+def test_context_rejects_previewers_that_are_not_previewer_objects():
+    import beakerlike
+
+    with pytest.raises(TypeError, match="previewers must be beakerlike.Previewer"):
+        beakerlike.Context(name="bad", previewers=[lambda obj, limits: {}])
+
+
 async def test_startup_context_from_environment():
     env = {**os.environ, "BEAKERLIKE_CONTEXT": "lab", "BEAKERLIKE_CONTEXT_INFO": '{"greeting": "moin"}'}
     async with running_kernel("preview_support", pythonpath=[SUPPORT], autoload=False, env=env) as k:
