@@ -118,7 +118,11 @@ class KernelClient:
 
     async def _connect(self, timeout: float) -> None:
         self.client.start_channels()
-        await self.client.wait_for_ready(timeout=timeout)
+        try:
+            await self.client.wait_for_ready(timeout=timeout)
+        except BaseException:  # no kernel answered: do not leak the channels' sockets
+            self.client.stop_channels()
+            raise
         self._readers = [
             asyncio.create_task(self._read(self.client.get_shell_msg, "shell")),
             asyncio.create_task(self._read(self.client.get_iopub_msg, "iopub")),

@@ -698,3 +698,15 @@ async def test_client_call_timeout(kernel: KernelClient) -> None:
         await kernel.call("wait_forever", timeout=0.5)
     await kernel.interrupt()  # let the abandoned request finish
     assert await kernel.call("noop") is None
+
+
+async def test_client_connect_failure_stops_its_channels(tmp_path: Path) -> None:
+    from jupyter_client import AsyncKernelClient
+    from jupyter_client.connect import write_connection_file
+
+    connection_file, _ = write_connection_file(str(tmp_path / "nobody.json"))  # no kernel behind it
+    client = AsyncKernelClient(connection_file=connection_file)
+    client.load_connection_file()
+    with pytest.raises(RuntimeError):
+        await KernelClient(client)._connect(0.5)
+    assert not client.channels_running
