@@ -183,7 +183,11 @@ class KernelClient:
         channel: str = "shell",
         metadata: Mapping[str, Any] | None = None,
     ) -> Exchange:
-        """Send one request and return its :class:`Exchange` (not yet complete)."""
+        """Send one request and return its :class:`Exchange` (not yet complete).
+
+        With ``channel="control"`` only the request's iopub messages are routed to the
+        exchange (control replies are not read), so do not wait for it to complete.
+        """
         msg = self.client.session.msg(msg_type, dict(content or {}), metadata=dict(metadata or {}))
         ex = Exchange(request=msg)
         self._pending[msg["header"]["msg_id"]] = ex
