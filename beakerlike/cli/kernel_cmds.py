@@ -122,14 +122,8 @@ def call(
         console.print(f"[cyan]{msg['header']['msg_type']}[/]", json.dumps(msg["content"]))
 
     async def run(kernel: Any) -> Any:
-        async def relay(msg: dict[str, Any]) -> None:
-            show(msg)
-
-        def on_iopub_stream(msg: dict[str, Any]) -> None:
-            pass
-
-        kernel.on_iopub = on_iopub_stream
-        return await kernel.call(name, content, timeout=timeout, on_response=relay)
+        kernel.on_iopub = lambda msg: None  # other requests' output is not ours to keep
+        return await kernel.call(name, content, timeout=timeout, on_response=show)
 
     try:
         result = asyncio.run(_with_kernel(existing, run))
