@@ -102,14 +102,21 @@ async def _invoke_with_timeout(action: Action, request: Request, kwargs: Mapping
 
 
 async def _invoke(action: Action, request: Request, kwargs: Mapping[str, Any]) -> Any:
-    if action.coalesce:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_flush_periodically, request, action.coalesce)
-            try:
-                return await _call(action, request, kwargs)
-            finally:
-                tg.cancel_scope.cancel()
-    return await _call(action, request, kwargs)
+    if not action.coalesce:
+        return await _call(action, request, kwargs)
+    error: BaseException | None = None
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_flush_periodically, request, action.coalesce)
+        try:
+            result = await _call(action, request, kwargs)
+        except (Exception, KeyboardInterrupt, SystemExit) as exc:
+            # Raised below, outside the task group, which would wrap it in an ExceptionGroup.
+            error = exc
+        finally:
+            tg.cancel_scope.cancel()
+    if error is not None:
+        raise error
+    return result
 
 
 async def _flush_periodically(request: Request, interval: float) -> None:

@@ -131,3 +131,20 @@ async def test_beakerlike_kernel_factory_fixture(beakerlike_kernel_factory):
     assert await second.call("dup_action") == "b"
     with pytest.raises(TypeError, match="unknown beakerlike_plugins option"):
         await beakerlike_kernel_factory("x", colour="red")
+
+
+async def test_coalescing_handler_errors_reply_as_without_coalescing():
+    @beakerlike.action(coalesce=0.01)
+    async def fails(req) -> None:
+        req.respond({"i": 0})
+        raise ValueError("bad value")
+
+    @beakerlike.action(coalesce=0.01)
+    async def interrupted(req) -> None:
+        raise KeyboardInterrupt
+
+    harness = Harness(fails, interrupted, builtins=False)
+    outcome = await harness.run("fails")
+    assert (outcome.reply["ename"], outcome.reply["evalue"]) == ("ValueError", "bad value")
+    assert outcome.responses == [{"batch": [{"i": 0}]}]
+    assert (await harness.run("interrupted")).reply == {"status": "aborted", "reason": "interrupted"}
