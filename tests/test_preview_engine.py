@@ -165,6 +165,28 @@ def test_plugin_previewer_returning_endless_iterables_is_cut_to_the_limits():
     assert meta["columns"] == ["0", "1", "2"] and meta["rows"] == [[0, 1, 2], [0, 1, 2]]
 
 
+def test_user_subclasses_of_trusted_types_are_previewed_in_the_guarded_thread():
+    import threading
+
+    release = threading.Event()
+
+    class Stuck(np.ndarray):
+        def tolist(self):  # user code in a subclass: must not run on the kernel's thread unguarded
+            release.wait(30)
+            return []
+
+    ns = {"stuck": np.zeros(3).view(Stuck), "rng": pd.RangeIndex(4), "masked": np.ma.array([1, 2])}
+    try:
+        items = PreviewEngine(ns, limits=Limits(repr_timeout=0.02)).snapshot().items
+    finally:
+        release.set()
+    stuck = items["stuck"][PREVIEW_MIME]
+    assert stuck["status"] == "over_budget" and "previewer 'numpy.ndarray'" in stuck["error"]
+    # The libraries' own subclasses keep the trusted previewers.
+    assert items["rng"][PREVIEW_MIME]["status"] == "ok" and items["rng"][PREVIEW_MIME]["rows"] == [[0], [1], [2], [3]]
+    assert items["masked"][PREVIEW_MIME]["status"] == "ok" and items["masked"][PREVIEW_MIME]["rows"] == [[1], [2]]
+
+
 def test_in_place_changes_beyond_the_preview_are_seen_by_fingerprints():
     ns = {"lst": list(range(100)), "big": list(range(100_000)), "arr": np.zeros(1000),
           "df": pd.DataFrame({"a": np.zeros(100_000)}), "d": {"k": [1]}}

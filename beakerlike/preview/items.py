@@ -127,11 +127,13 @@ class ItemMaker:
     def make(self, name: str, obj: Any) -> dict[str, Any]:
         """The ITEM for one variable; never raises and never runs unbounded."""
         meta = _base(name, obj)
+        previewer, trusted = None, True
         try:
             previewer = self.registry.find(obj)
+            trusted = previewer is None or previewer.trusts(type(obj))
             if previewer is None:
                 fields, error = self._generic(obj)
-            elif previewer.trusted:
+            elif trusted:
                 fields, error = previewer.preview(obj, self.limits), None
             elif (previewer.name, id(type(obj))) in self.slow:
                 fields, error = None, f"previewer {previewer.name!r} skipped: it timed out before for this type"
@@ -143,7 +145,7 @@ class ItemMaker:
             fields, error = None, f"previewer raised {type_label(exc)}: {clip(_text(exc), 200)[0]}"
         if fields:
             try:
-                meta.update(clean_fields(fields, self.limits, trusted=previewer is None or previewer.trusted))
+                meta.update(clean_fields(fields, self.limits, trusted=trusted))
             except Exception as exc:
                 error = f"previewer returned invalid fields: {clip(_text(exc), 200)[0]}"
         if error is not None:

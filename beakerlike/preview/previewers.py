@@ -53,7 +53,8 @@ class Previewer:
     returns preview fields and must stay within ``limits`` without materializing
     lazy objects. ``page(obj, offset, limit, columns)``, when given, returns
     ``{"total", "columns", "rows", "index"}`` for ``preview_page``. Previewers not
-    marked ``trusted`` run in a guarded thread with a timeout.
+    marked ``trusted`` run in a guarded thread with a timeout; so does a trusted one
+    on a subclass from another package (its overrides are user code, see :meth:`trusts`).
     """
 
     types: tuple[type | str, ...]
@@ -64,6 +65,8 @@ class Previewer:
     #: Match only the exact types, not subclasses (which may override ``__len__`` etc.).
     exact: bool = False
     keys: frozenset[str] = field(init=False, default=frozenset())
+    #: Top-level packages of ``keys``: their own subclasses share the trust.
+    packages: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
         if isinstance(self.types, (str, type)):
@@ -72,8 +75,18 @@ class Previewer:
         for t in self.types:
             keys.add(type_key(t) if isinstance(t, str) else type_key(*qualname(t)))
         self.keys = frozenset(keys)
+        self.packages = frozenset(k.split(".")[0] for k in keys)
         if not self.name:
             self.name = getattr(self.preview, "__qualname__", "previewer")
+
+    def trusts(self, tp: type) -> bool:
+        """Whether to run unguarded on values of type ``tp`` (found for it by the registry).
+
+        Only ``trusted`` previewers, and for a subclass (when not ``exact``) only one
+        defined in the same top-level package: a user's ``ndarray`` or ``DataFrame``
+        subclass may override ``tolist``/``head`` with slow code.
+        """
+        return self.trusted and (self.exact or qualname(tp)[0].split(".")[0] in self.packages)
 
 
 class PreviewerRegistry:
