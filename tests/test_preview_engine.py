@@ -198,3 +198,13 @@ def test_in_place_changes_beyond_the_preview_are_seen_by_fingerprints():
     assert run(engine, ns, "df.iloc[-1, 0] = 2.0").items.keys() == {"df"}
     assert run(engine, ns, "d['k'].append(2)").items.keys() == {"d"}  # nested: the bounded preview differs
     assert run(engine, ns, "print(len(lst), arr.sum(), df.shape)") is None
+
+
+def test_fingerprint_of_a_strided_object_array_view_sees_edits_near_its_start():
+    from beakerlike.preview.fingerprint import fingerprint
+
+    view = np.empty((100_000, 2), dtype=object)[:, 0]  # not contiguous: sampled, never copied whole
+    before = fingerprint(view)
+    assert before is not None and fingerprint(view) == before
+    view[20] = "edited"
+    assert fingerprint(view) != before

@@ -40,7 +40,8 @@ def _array(a: Any) -> tuple[Any, ...] | None:
 
 def _array_content(a: Any, head: tuple[Any, ...]) -> tuple[Any, ...]:
     if a.dtype.hasobject:
-        flat = a.reshape(-1) if a.flags.c_contiguous else a.ravel()[: EDGE_ITEMS * 2]
+        # ravel() of a non-contiguous view copies every element; .flat[:k] reads only k.
+        flat = a.reshape(-1) if a.flags.c_contiguous else a.flat[: EDGE_ITEMS * 2]
         n = flat.shape[0]
         part = flat if n <= SMALL_ITEMS else (*flat[:EDGE_ITEMS], *flat[-EDGE_ITEMS:])
         return (*head, _ids(part))
