@@ -208,3 +208,14 @@ def test_fingerprint_of_a_strided_object_array_view_sees_edits_near_its_start():
     assert before is not None and fingerprint(view) == before
     view[20] = "edited"
     assert fingerprint(view) != before
+
+
+def test_fingerprint_of_an_extension_dtype_series_is_stable_and_sees_tail_edits():
+    from beakerlike.preview.fingerprint import fingerprint
+
+    for n in (10, 50_000):  # tz-aware datetimes convert to fresh Timestamp objects
+        s = pd.Series(pd.date_range("2000", periods=n, freq="s", tz="UTC"))
+        before = fingerprint(s)
+        assert before is not None and fingerprint(s) == before
+        s.iloc[-1] = pd.Timestamp("1999", tz="UTC")
+        assert fingerprint(s) != before

@@ -69,9 +69,15 @@ def _frame(df: Any) -> tuple[Any, ...] | None:
 
 def _series(s: Any) -> tuple[Any, ...] | None:
     try:
-        values = s.to_numpy(copy=False) if s.dtype.kind in "biufcmM" else None
-        return (s.shape, id(s._mgr), id(s.index), None if values is None else
-                _array(values if values.shape[0] <= SMALL_ITEMS else values[-EDGE_ITEMS:]))
+        content: Any = None
+        if s.dtype.kind in "biufcmM":
+            # Slice before converting: to_numpy() of an extension dtype (tz-aware datetimes, Int64 with NA)
+            # builds one Python object per row.
+            part = s if s.shape[0] <= SMALL_ITEMS else s.iloc[-EDGE_ITEMS:]
+            values = part.to_numpy(copy=False)
+            # Converted to fresh objects: their identities say nothing, their text does.
+            content = tuple(map(str, values.tolist())) if values.dtype.hasobject else _array(values)
+        return (s.shape, id(s._mgr), id(s.index), content)
     except Exception:
         return None
 
