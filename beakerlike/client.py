@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from jupyter_client import AsyncKernelClient, AsyncKernelManager
 
 from . import protocol
 from .kernelspec import KERNEL_NAME
+
+log = logging.getLogger("beakerlike.client")
 
 
 class ActionError(Exception):
@@ -158,7 +161,10 @@ class KernelClient:
             ex = self._pending.get(parent) if parent else None
             if ex is None:
                 if channel == "iopub" and self.on_iopub is not None:
-                    self.on_iopub(msg)
+                    try:
+                        self.on_iopub(msg)
+                    except Exception:  # a faulty callback must not stop the routing of every reply
+                        log.exception("KernelClient.on_iopub raised; message skipped")
                 else:
                     self.unrouted.append(msg)
                     del self.unrouted[:-1000]

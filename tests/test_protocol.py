@@ -710,3 +710,23 @@ async def test_client_connect_failure_stops_its_channels(tmp_path: Path) -> None
     with pytest.raises(RuntimeError):
         await KernelClient(client)._connect(0.5)
     assert not client.channels_running
+
+
+async def test_client_routes_on_when_on_iopub_raises(kernel: KernelClient, caplog: pytest.LogCaptureFixture) -> None:
+    seen = []
+
+    def faulty(msg: dict) -> None:
+        seen.append(msg)
+        raise RuntimeError("callback bug")
+
+    kernel.on_iopub = faulty
+    try:
+        foreign = kernel.client.session.msg("kernel_info_request", {})  # not ours: its iopub goes to on_iopub
+        _send_on(kernel.client.shell_channel, kernel.client.session, foreign)
+        with anyio.fail_after(30):
+            while not seen:
+                await anyio.sleep(0.01)
+        assert await kernel.call("noop") is None
+    finally:
+        kernel.on_iopub = None
+    assert "on_iopub raised" in caplog.text
