@@ -219,3 +219,15 @@ def test_fingerprint_of_an_extension_dtype_series_is_stable_and_sees_tail_edits(
         assert before is not None and fingerprint(s) == before
         s.iloc[-1] = pd.Timestamp("1999", tz="UTC")
         assert fingerprint(s) != before
+
+
+def test_previewing_does_not_import_numpy_for_the_user():
+    import subprocess
+    import sys
+
+    code = ("import sys, decimal, datetime\nfrom beakerlike.preview import PreviewEngine\n"
+            "ns = {'d': [decimal.Decimal(1), datetime.date(2000, 1, 1)], 'o': object()}\n"
+            "PreviewEngine(ns).snapshot()\nprint('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

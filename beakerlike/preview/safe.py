@@ -13,6 +13,7 @@ import datetime as _dt
 import decimal
 import html
 import math
+import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -129,11 +130,8 @@ def _int_text(value: int, chars: int) -> str:
 
 
 def _is_numpy_scalar(obj: Any) -> bool:
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover - numpy is optional
-        return False
-    return np.generic in type(obj).__mro__
+    np = sys.modules.get("numpy")  # not imported yet: obj cannot be a numpy scalar (and we do not import it)
+    return np is not None and np.generic in type(obj).__mro__
 
 
 def json_cell(obj: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
