@@ -36,7 +36,7 @@ def request_type(action: str) -> str:
 
 
 def reply_type(action: str) -> str:
-    """``save_var`` -> ``save_var_reply``; only the trailing suffix is swapped."""
+    """``save_var`` -> ``save_var_reply`` (so ``a_request_request`` is answered by ``a_request_reply``)."""
     return action + REPLY_SUFFIX
 
 

@@ -34,9 +34,10 @@ _SENT = _Sent()
 class Request:
     """One incoming ``<action>_request`` as seen by its handler.
 
-    Attributes: ``action`` (the name), ``msg_id``, ``header``, ``content``, ``metadata``,
-    ``buffers`` (binary frames as ``memoryview``), ``namespace`` (the user's IPython
-    namespace) and ``kernel`` (the running kernel, ``None`` in the in-process harness).
+    Attributes: ``action`` (the name), ``message`` (the whole request), ``msg_id``,
+    ``header``, ``content``, ``metadata``, ``buffers`` (binary frames as ``memoryview``),
+    ``namespace`` (the user's IPython namespace), ``kernel`` (the running kernel, or the
+    :class:`~beakerlike.testing.Harness` in process) and ``responses_sent``.
     """
 
     def __init__(
