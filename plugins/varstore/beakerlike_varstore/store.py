@@ -92,9 +92,13 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Used from worker threads one call at a time (the actions await each call).
         self.conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-        self.conn.execute("PRAGMA foreign_keys = ON")
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.executescript(SCHEMA)
+        try:
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.executescript(SCHEMA)
+        except BaseException:  # e.g. not a SQLite file: do not leak the connection
+            self.conn.close()
+            raise
 
     def close(self) -> None:
         """Close the connection, rolling back a save still open."""
