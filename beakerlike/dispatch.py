@@ -60,6 +60,8 @@ async def run_action(
         kwargs = action.bind(request.content)
     except PayloadError as exc:
         return protocol.error_reply("ValidationError", str(exc), [], errors=exc.errors)
+    except Exception as exc:  # e.g. a payload model's validator raising TypeError (pydantic passes it on)
+        return protocol.exception_reply(exc)
     result: Any = None
     try:
         with scope:

@@ -148,3 +148,22 @@ async def test_coalescing_handler_errors_reply_as_without_coalescing():
     assert (outcome.reply["ename"], outcome.reply["evalue"]) == ("ValueError", "bad value")
     assert outcome.responses == [{"batch": [{"i": 0}]}]
     assert (await harness.run("interrupted")).reply == {"status": "aborted", "reason": "interrupted"}
+
+
+async def test_payload_validator_bug_is_an_error_reply():
+    import pydantic
+
+    class Payload(pydantic.BaseModel):
+        x: int
+
+        @pydantic.field_validator("x")
+        @classmethod
+        def check(cls, value: int) -> int:
+            raise TypeError("validator bug")  # pydantic converts only ValueError/AssertionError
+
+    @beakerlike.action
+    async def takes(req, payload: Payload) -> int:
+        return payload.x
+
+    outcome = await Harness(takes, builtins=False).run("takes", x=1)
+    assert (outcome.status, outcome.reply["ename"], outcome.reply["evalue"]) == ("error", "TypeError", "validator bug")
