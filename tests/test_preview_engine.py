@@ -231,3 +231,14 @@ def test_previewing_does_not_import_numpy_for_the_user():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_a_snapshot_for_another_client_does_not_hide_changes_from_the_watchers():
+    ns: dict = {"a": 1}
+    engine = PreviewEngine(ns)
+    engine.watch("panel", lambda u: None)
+    ns["model"] = {"k": 1}  # written between cells, e.g. by an action
+    assert "model" in engine.snapshot().items  # another client's snapshot...
+    assert "model" in engine.watch("second", lambda u: None).items  # ...or a second watcher's
+    assert run(engine, ns, "x = 1").items.keys() == {"model", "x"}  # the first watcher still hears of it
+    assert run(engine, ns, "y = 2").items.keys() == {"y"}

@@ -118,8 +118,9 @@ class PreviewEngine:
         if not callable(callback):
             raise TypeError("callback must be callable")
         with self._lock:
+            record = not self._watchers
             self._watchers[str(key)] = callback
-            return self.snapshot()
+            return self._snapshot(record)
 
     def unwatch(self, key: str) -> None:
         """Stop calling the watcher ``key`` (unknown keys are ignored)."""
@@ -147,13 +148,20 @@ class PreviewEngine:
     def snapshot(self) -> PreviewUpdate:
         """Previews of every visible variable (``full=True``, ``seq`` = last published)."""
         with self._lock:
+            return self._snapshot(record=not self._watchers)
+
+    def _snapshot(self, record: bool) -> PreviewUpdate:
+        # ``record`` resets what the engine compares the next cell with. A snapshot for one client while
+        # others watch must not: changes made between cells (by actions) would never reach those others.
+        if record:
             self._known.clear()
             self._pending.clear()
-            names = [n for n, v in list(self.namespace.items()) if self.visible(n, v)]
-            deadline = time.perf_counter() + max(self.budget * 20, 1.0)
-            items = self._build(names, deadline, max_items=self.max_snapshot)
+        names = [n for n, v in list(self.namespace.items()) if self.visible(n, v)]
+        deadline = time.perf_counter() + max(self.budget * 20, 1.0)
+        items = self._build(names, deadline, max_items=self.max_snapshot, record=record)
+        if record:
             self._synced = True
-            return PreviewUpdate(items=items, removed=[], seq=self._seq, full=True)
+        return PreviewUpdate(items=items, removed=[], seq=self._seq, full=True)
 
     def page(self, path: list[str | int], offset: int = 0, limit: int = 50,
              columns: list[str] | None = None) -> dict[str, Any]:
@@ -189,7 +197,7 @@ class PreviewEngine:
             if not self._watchers:
                 self._synced = False
                 return None
-            snap = self.snapshot()
+            snap = self._snapshot(record=True)
             self._seq += 1
             update = PreviewUpdate(items=snap.items, removed=[], seq=self._seq, full=True)
             self._notify(update)
@@ -202,7 +210,7 @@ class PreviewEngine:
             return None
         with self._lock:
             if not self._synced:
-                snap = self.snapshot()
+                snap = self._snapshot(record=True)
                 update = PreviewUpdate(items=snap.items, removed=[], seq=self._seq + 1, full=True)
             else:
                 deadline = time.perf_counter() + self.budget  # one budget for checking and building
@@ -272,7 +280,8 @@ class PreviewEngine:
         changed -= removed
         return changed, removed
 
-    def _build(self, names: list[str], deadline: float, max_items: int | None = None) -> dict[str, dict[str, Any]]:
+    def _build(self, names: list[str], deadline: float, max_items: int | None = None,
+               record: bool = True) -> dict[str, dict[str, Any]]:
         max_items = self.max_items if max_items is None else max_items
         ns = self.namespace
         items: dict[str, dict[str, Any]] = {}
@@ -294,12 +303,13 @@ class PreviewEngine:
                 retry = True
             else:
                 item = self.maker.make(name, value)
-                fp = None if _immutable(value) else fingerprint(value)
+                fp = None if not record or _immutable(value) else fingerprint(value)
                 self.stats.items_built += 1
-            self._known[name] = _Known(ident=id(value), item=item, fp=fp)
             if retry:
-                self._pending.add(name)
-            else:
+                self._pending.add(name)  # re-sent to every watcher after the next cell (harmless to those who had it)
+            elif record:
                 self._pending.discard(name)
+            if record:
+                self._known[name] = _Known(ident=id(value), item=item, fp=fp)
             items[name] = item
         return items
