@@ -70,27 +70,34 @@ async def run_action(
                     result = await _invoke_with_timeout(action, request, kwargs)
             else:
                 result = await _invoke_with_timeout(action, request, kwargs)
-        if scope.cancelled_caught:
-            request.flush()
-            return protocol.aborted_reply(reason())
     except ActionTimeout as exc:
-        request.flush()
-        return protocol.exception_reply(exc)
+        return _flushed(request, protocol.exception_reply(exc))
     except KeyboardInterrupt:  # a SIGINT that landed inside the handler is an interrupt
-        request.flush()
-        return protocol.aborted_reply("interrupted")
+        return _flushed(request, protocol.aborted_reply("interrupted"))
     except (Exception, SystemExit) as exc:  # the handler's own error, reported with its traceback
-        request.flush()
-        return protocol.exception_reply(exc)
-    request.flush()
+        return _flushed(request, protocol.exception_reply(exc))
+    if scope.cancelled_caught:
+        return _flushed(request, protocol.aborted_reply(reason()))
     try:
-        return protocol.ok_reply(to_jsonable_python(result))
+        reply = protocol.ok_reply(to_jsonable_python(result))
     except Exception as exc:
-        return protocol.error_reply(
+        reply = protocol.error_reply(
             "SerializationError",
             f"action {action.name!r} returned a {type(result).__name__} that is not JSON "
             f"serializable: {exc}",
         )
+    return _flushed(request, reply)
+
+
+def _flushed(request: Request, reply: dict[str, Any]) -> dict[str, Any]:
+    """``reply``, once the last coalesced responses are sent; an error reply if they cannot be."""
+    try:
+        request.flush()
+    except Exception as exc:  # e.g. a batched response that is not JSON serializable
+        if reply.get("status") == "ok":
+            return protocol.exception_reply(exc)
+        log.warning("action %r: coalesced responses lost (%s: %s)", request.action, type(exc).__name__, exc)
+    return reply
 
 
 async def _invoke_with_timeout(action: Action, request: Request, kwargs: Mapping[str, Any]) -> Any:
@@ -106,25 +113,33 @@ async def _invoke_with_timeout(action: Action, request: Request, kwargs: Mapping
 async def _invoke(action: Action, request: Request, kwargs: Mapping[str, Any]) -> Any:
     if not action.coalesce:
         return await _call(action, request, kwargs)
-    error: BaseException | None = None
+    # Errors are raised below, outside the task group, which would wrap them in an ExceptionGroup.
+    errors: list[BaseException] = []
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_flush_periodically, request, action.coalesce)
+        tg.start_soon(_flush_periodically, request, action.coalesce, errors, tg.cancel_scope)
         try:
             result = await _call(action, request, kwargs)
         except (Exception, KeyboardInterrupt, SystemExit) as exc:
-            # Raised below, outside the task group, which would wrap it in an ExceptionGroup.
-            error = exc
+            errors.append(exc)
         finally:
             tg.cancel_scope.cancel()
-    if error is not None:
-        raise error
+    if errors:
+        raise errors[0]
     return result
 
 
-async def _flush_periodically(request: Request, interval: float) -> None:
+async def _flush_periodically(
+    request: Request, interval: float, errors: list[BaseException], handler_scope: anyio.CancelScope
+) -> None:
+    """Send coalesced responses every ``interval``; one that cannot be sent stops the handler."""
     while True:
         await anyio.sleep(interval)
-        request.flush()
+        try:
+            request.flush()
+        except Exception as exc:
+            errors.append(exc)
+            handler_scope.cancel()
+            return
 
 
 async def _call(action: Action, request: Request, kwargs: Mapping[str, Any]) -> Any:

@@ -167,3 +167,20 @@ async def test_payload_validator_bug_is_an_error_reply():
 
     outcome = await Harness(takes, builtins=False).run("takes", x=1)
     assert (outcome.status, outcome.reply["ename"], outcome.reply["evalue"]) == ("error", "TypeError", "validator bug")
+
+
+@pytest.mark.parametrize("pause", [0.0, 0.3], ids=["final-flush", "periodic-flush"])
+async def test_coalesced_response_that_cannot_be_sent_is_an_error_reply(pause):
+    @beakerlike.action(coalesce=0.01)
+    async def sends_bad(req) -> int:
+        req.respond({"bad": True})
+        await anyio.sleep(pause)
+        return 1
+
+    def publish_fails(published: Published) -> None:
+        if published.msg_type == "sends_bad_response":
+            raise ValueError("cannot send this batch")
+
+    outcome = await Harness(sends_bad, builtins=False).run("sends_bad", on_publish=publish_fails)
+    assert (outcome.status, outcome.reply["ename"], outcome.reply["evalue"]) == (
+        "error", "ValueError", "cannot send this batch")
