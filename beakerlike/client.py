@@ -232,6 +232,7 @@ class KernelClient:
         Payload fields come from ``payload`` and/or keyword arguments. Raises
         :class:`ActionError` (or :class:`ActionAborted`) unless the reply is ``ok``.
         ``on_response`` sees each streamed ``<action>_response`` message as it arrives.
+        ``timeout`` bounds the whole call (``TimeoutError``; ``None`` waits forever).
         """
         content = {**(payload or {}), **kwargs}
         ex = self.send(protocol.request_type(action), content, buffers=buffers)
@@ -252,7 +253,10 @@ class KernelClient:
         self, action: str, payload: Mapping[str, Any] | None = None, /, *,
         timeout: float | None = 60, **kwargs: Any,
     ) -> AsyncIterator[dict[str, Any]]:
-        """Iterate over the content of each ``<action>_response``; raise on error at the end."""
+        """Iterate over the content of each ``<action>_response``; raise on error at the end.
+
+        ``timeout`` bounds the wait for each next message, not the whole stream.
+        """
         content = {**(payload or {}), **kwargs}
         ex = self.send(protocol.request_type(action), content)
         rtype = protocol.response_type(action)
