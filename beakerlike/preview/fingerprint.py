@@ -70,13 +70,12 @@ def _frame(df: Any) -> tuple[Any, ...] | None:
 def _series(s: Any) -> tuple[Any, ...] | None:
     try:
         content: Any = None
-        if s.dtype.kind in "biufcmM":
-            # Slice before converting: to_numpy() of an extension dtype (tz-aware datetimes, Int64 with NA)
-            # builds one Python object per row.
-            part = s if s.shape[0] <= SMALL_ITEMS else s.iloc[-EDGE_ITEMS:]
-            values = part.to_numpy(copy=False)
-            # Converted to fresh objects: their identities say nothing, their text does.
-            content = tuple(map(str, values.tolist())) if values.dtype.hasobject else _array(values)
+        if s.dtype.kind in "biufcmM" and type(s.dtype).__module__.startswith("numpy"):
+            content = _array((s if s.shape[0] <= SMALL_ITEMS else s.iloc[-EDGE_ITEMS:]).to_numpy(copy=False))
+        elif s.dtype.kind in "biufcmM":
+            # An extension dtype (tz-aware datetimes, Int64): to_numpy() would build one object per row and
+            # fresh objects' ids say nothing; compare the text of the first and last values instead.
+            content = tuple(map(str, [*s.iloc[:EDGE_ITEMS].tolist(), *s.iloc[-EDGE_ITEMS:].tolist()]))
         return (s.shape, id(s._mgr), id(s.index), content)
     except Exception:
         return None
