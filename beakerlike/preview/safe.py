@@ -22,7 +22,6 @@ from typing import Any
 #: Builtin types shown as scalars.
 SCALAR_TYPES = (type(None), bool, int, float, complex, decimal.Decimal, _dt.date, _dt.datetime, _dt.time,
                 _dt.timedelta)
-TEXT_TYPES = (str, bytes, bytearray)
 SEQUENCE_TYPES = (list, tuple, deque)
 SET_TYPES = (set, frozenset)
 
@@ -62,10 +61,6 @@ def clip(text: str, chars: int) -> tuple[str, bool]:
     if len(text) <= chars:
         return text, False
     return text[: max(chars - 1, 0)] + "…", True
-
-
-def _fmt_float(x: float) -> str:
-    return repr(float(x))
 
 
 def short(obj: Any, limits: Limits = DEFAULT_LIMITS, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> str:
