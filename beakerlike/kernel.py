@@ -9,7 +9,6 @@ one of them ends in exactly one ``*_reply`` (see ``docs/protocol.md``).
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 import threading
@@ -27,8 +26,6 @@ from .actions import Action
 from .dispatch import run_action, unknown_action_reply
 from .plugins import PluginHost
 from .request import Request
-
-log = logging.getLogger("beakerlike.kernel")
 
 
 @dataclass
