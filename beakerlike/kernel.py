@@ -77,7 +77,8 @@ class BeakerlikeKernel(IPythonKernel):
         super().__init__(**kwargs)
         self._standard_shell_types = frozenset(self.shell_handlers)
         self.running: dict[str, RunningAction] = {}
-        self._running_lock = threading.Lock()
+        # Reentrant: the SIGINT handler takes it on the main thread, maybe while _run holds it.
+        self._running_lock = threading.RLock()
         self._serial_locks: dict[int, anyio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.host = PluginHost().load()
