@@ -33,10 +33,6 @@ class ActionTimeout(TimeoutError):
     """The action ran longer than its ``timeout``."""
 
 
-class Cancelled(Exception):
-    """Marker used in replies of actions cancelled by an interrupt or shutdown."""
-
-
 def unknown_action_reply(name: str, known: list[str]) -> dict[str, Any]:
     """The error reply for a request whose action does not exist."""
     hint = f"; available: {', '.join(sorted(known))}" if known else ""
