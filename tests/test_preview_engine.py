@@ -242,3 +242,15 @@ def test_a_snapshot_for_another_client_does_not_hide_changes_from_the_watchers()
     assert "model" in engine.watch("second", lambda u: None).items  # ...or a second watcher's
     assert run(engine, ns, "x = 1").items.keys() == {"model", "x"}  # the first watcher still hears of it
     assert run(engine, ns, "y = 2").items.keys() == {"y"}
+
+
+def test_deque_pages_are_read_from_the_nearer_end():
+    from collections import deque
+
+    from beakerlike.preview.paging import page_of
+
+    d = deque(range(10))
+    for offset, limit in ((0, 3), (4, 2), (7, 5), (9, 1), (10, 3), (0, 100)):
+        page = page_of(d, offset, limit)
+        assert [r[0] for r in page["rows"]] == list(range(10))[offset:offset + limit]
+        assert page["index"] == list(range(offset, min(offset + limit, 10))) and page["total"] == 10

@@ -8,6 +8,7 @@ an array index along the first axis. Nothing the client sends is evaluated.
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -133,6 +134,8 @@ def page_of(obj: Any, offset: int = 0, limit: int = 50, columns: list[str] | Non
     elif tp in SEQUENCE_TYPES or tp in SET_TYPES:
         if tp in SET_TYPES:
             values = list(itertools.islice(iter(obj), offset, offset + limit))
+        elif tp is deque:
+            values = _deque_slice(obj, offset, offset + limit)
         else:
             values = [obj[i] for i in range(offset, min(offset + limit, len(obj)))]
         out = {"total": len(obj), "columns": ["value"], "rows": [[json_cell(v, lim)] for v in values],
@@ -141,6 +144,19 @@ def page_of(obj: Any, offset: int = 0, limit: int = 50, columns: list[str] | Non
         raise ValueError(f"a {qualname(tp)[1]} cannot be paged")
     out.setdefault("index", list(range(offset, offset + len(out.get("rows", [])))))
     return {"offset": offset, "limit": limit, **out}
+
+
+def _deque_slice(d: deque[Any], start: int, stop: int) -> list[Any]:
+    """``d[start:stop]`` walking from the nearer end (indexing a deque is linear in the distance to its ends)."""
+    n = len(d)
+    stop = min(stop, n)
+    if start >= stop:
+        return []
+    if start <= n - stop:
+        return list(itertools.islice(d, start, stop))
+    values = list(itertools.islice(reversed(d), n - stop, n - start))
+    values.reverse()
+    return values
 
 
 def _page_frame(df: Any, offset: int, limit: int, columns: list[str] | None) -> dict[str, Any]:
