@@ -254,3 +254,15 @@ def test_deque_pages_are_read_from_the_nearer_end():
         page = page_of(d, offset, limit)
         assert [r[0] for r in page["rows"]] == list(range(10))[offset:offset + limit]
         assert page["index"] == list(range(offset, min(offset + limit, 10))) and page["total"] == 10
+
+
+def test_cell_analysis_sees_stores_into_items_and_attributes_in_every_target_form():
+    cases = {"a[0], b = 1, 2": {"a"}, "[a.x, *c[1:]] = 1, 2, 3": {"a", "c"}, "for d[0] in range(3): pass": {"d"},
+             "with open('f') as e.x: pass": {"e"}, "f.x: int = 3": {"f"}, "del g[0], h.y": {"g", "h"}}
+    for code, touched in cases.items():
+        assert touched <= analyze(code).touched, code
+    ns = {f"v{i}": i for i in range(1000)}
+    ns["lst"] = [0, 0]
+    engine = PreviewEngine(ns)  # more names than small_namespace: only candidates are examined
+    engine.watch("k", lambda u: None)
+    assert run(engine, ns, "lst[1], y = 5, 6").items.keys() == {"lst", "y"}

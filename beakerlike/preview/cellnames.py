@@ -56,25 +56,21 @@ class _Visitor(ast.NodeVisitor):
         if self.depth == 0 and isinstance(node.ctx, (ast.Store, ast.Del)):
             self.stored.add(node.id)
 
-    def _target(self, node: ast.AST) -> None:
-        base = _base_name(node)
-        if base is not None and not isinstance(node, ast.Name):
-            self.touched.add(base)
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        for t in node.targets:
-            self._target(t)
+    def _store_into(self, node: ast.Attribute | ast.Subscript) -> None:
+        # ``a[0] = ...``, ``del a.x``, and the same inside tuple, ``for``, ``with ... as`` and annotated targets.
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            base = _base_name(node)
+            if base is not None:
+                self.touched.add(base)
         self.generic_visit(node)
+
+    visit_Attribute = _store_into
+    visit_Subscript = _store_into
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         base = _base_name(node.target)
         if base is not None:
             (self.stored if self.depth == 0 and isinstance(node.target, ast.Name) else self.touched).add(base)
-        self.generic_visit(node)
-
-    def visit_Delete(self, node: ast.Delete) -> None:
-        for t in node.targets:
-            self._target(t)
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
