@@ -266,3 +266,15 @@ def test_cell_analysis_sees_stores_into_items_and_attributes_in_every_target_for
     engine = PreviewEngine(ns)  # more names than small_namespace: only candidates are examined
     engine.watch("k", lambda u: None)
     assert run(engine, ns, "lst[1], y = 5, 6").items.keys() == {"lst", "y"}
+
+
+def test_cell_analysis_sees_names_bound_by_except_and_match():
+    assert analyze("try:\n    pass\nexcept E as err:\n    pass").stored == {"err"}
+    cell = analyze("match v:\n    case [a, *b]: pass\n    case {'k': c, **d}: pass\n    case P(x=e) as f: pass")
+    assert cell.stored == {"a", "b", "c", "d", "e", "f"}
+    ns = {f"v{i}": i for i in range(1000)}
+    ns["err"] = "an earlier value"
+    engine = PreviewEngine(ns)
+    engine.watch("k", lambda u: None)
+    update = run(engine, ns, "try:\n    1 / 0\nexcept ZeroDivisionError as err:\n    pass")
+    assert update.removed == ["err"]  # Python deletes the handler's name when the handler ends

@@ -56,6 +56,25 @@ class _Visitor(ast.NodeVisitor):
         if self.depth == 0 and isinstance(node.ctx, (ast.Store, ast.Del)):
             self.stored.add(node.id)
 
+    def _bind(self, node: ast.AST, name: str | None) -> None:
+        # Names bound by a string field rather than a Name node: ``except E as name`` (deleted again after
+        # the handler), ``case [a, *rest]``, ``case {**rest}``, ``case P() as name``.
+        if name is not None and self.depth == 0:
+            self.stored.add(name)
+        self.generic_visit(node)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        self._bind(node, node.name)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        self._bind(node, node.name)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        self._bind(node, node.name)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        self._bind(node, node.rest)
+
     def _store_into(self, node: ast.Attribute | ast.Subscript) -> None:
         # ``a[0] = ...``, ``del a.x``, and the same inside tuple, ``for``, ``with ... as`` and annotated targets.
         if isinstance(node.ctx, (ast.Store, ast.Del)):
