@@ -127,7 +127,7 @@ class ItemMaker:
     def make(self, name: str, obj: Any) -> dict[str, Any]:
         """The ITEM for one variable; never raises and never runs unbounded."""
         meta = _base(name, obj)
-        previewer, trusted = None, True
+        trusted = True
         try:
             previewer = self.registry.find(obj)
             trusted = previewer is None or previewer.trusts(type(obj))
