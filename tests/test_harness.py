@@ -54,7 +54,8 @@ async def test_buffers_in_and_out(harness):
     assert outcome.of_type("echo_buffers_response")[0].buffers == [b"cba", b"ed"]
 
 
-async def test_cancel_replies_aborted(harness):
+async def cancel_slow_action(harness, *reason: str):
+    """Start the slow action, cancel it once it runs, and return its outcome."""
     results = []
 
     async def run():
@@ -65,23 +66,18 @@ async def test_cancel_replies_aborted(harness):
         with anyio.fail_after(10):
             while not harness.running:
                 await anyio.sleep(0.01)
-        assert harness.cancel_actions() == 1
-    assert results[0].status == "aborted"
+        assert harness.cancel_actions(*reason) == 1
+    return results[0]
+
+
+async def test_cancel_replies_aborted(harness):
+    outcome = await cancel_slow_action(harness)
+    assert outcome.status == "aborted"
 
 
 async def test_cancel_reason_reaches_the_reply(harness):
-    results = []
-
-    async def run():
-        results.append(await harness.run("slow", seconds=30))
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(run)
-        with anyio.fail_after(10):
-            while not harness.running:
-                await anyio.sleep(0.01)
-        assert harness.cancel_actions("shutdown") == 1
-    assert results[0].reply == {"status": "aborted", "reason": "shutdown"}
+    outcome = await cancel_slow_action(harness, "shutdown")
+    assert outcome.reply == {"status": "aborted", "reason": "shutdown"}
 
 
 async def test_handlers_given_directly_and_context_info():
