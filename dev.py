@@ -8,7 +8,9 @@
 
 The first run creates ``.venv`` and installs beakerlike (editable), the plugin and
 context packages from ``plugins/`` and ``contexts/``, and the test tools; later runs
-reuse it unless a ``pyproject.toml`` changed.
+reuse it unless a ``pyproject.toml`` changed. ``test``, ``lab`` and ``bench`` also build
+the wheel (node + jlpm from ``yarn.lock``) and install its prebuilt JupyterLab extension
+into ``.venv`` when the extension's sources changed.
 """
 
 from __future__ import annotations
@@ -57,9 +59,55 @@ def ensure_env() -> None:
     pkgs: list[object] = ["-e", f".[{EXTRAS}]"]
     for d in _local_packages():
         pkgs += ["-e", d]
-    run(PY, "-m", "pip", "install", "-q", *pkgs)
+    # The editable install skips the JupyterLab extension build: ensure_labextension builds the wheel.
+    run(PY, "-m", "pip", "install", "-q", *pkgs, env={**os.environ, "SKIP_JUPYTER_BUILDER": "1"})
     run(BIN / "beakerlike", "install", "--sys-prefix")
     STAMP.write_text(fp)
+
+
+LAB_STAMP = VENV / ".beakerlike-labextension"
+LAB_OUT = ROOT / "beakerlike" / "labextension"
+
+
+def _lab_fingerprint() -> str:
+    h = hashlib.sha256()
+    files = [ROOT / n for n in ("package.json", "yarn.lock", ".yarnrc.yml", "pyproject.toml")]
+    for pkg in sorted((ROOT / "packages").glob("*/package.json")):
+        files += [pkg, *sorted(p for p in pkg.parent.rglob("*") if p.is_file() and "node_modules" not in p.parts
+                              and "lib" not in p.relative_to(pkg.parent).parts[:1])]
+    for f in files:
+        if f.is_file() and not f.name.endswith(".tsbuildinfo"):
+            h.update(str(f.relative_to(ROOT)).encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+def ensure_labextension() -> None:
+    """Build the wheel (jlpm from yarn.lock, prebuilt labextension) and install its extension into ``.venv``.
+
+    The browser tests then load exactly what ``pip install beakerlike`` ships, not a dev build.
+    """
+    import zipfile
+
+    fp = _lab_fingerprint()
+    target = VENV / "share" / "jupyter" / "labextensions" / "@beakerlike" / "labextension"
+    if LAB_STAMP.exists() and LAB_STAMP.read_text() == fp and (target / "package.json").exists():
+        return
+    shutil.rmtree(LAB_OUT, ignore_errors=True)  # never package a stale build
+    out = ROOT / "build" / "wheel"
+    shutil.rmtree(out, ignore_errors=True)
+    run(PY, "-m", "pip", "wheel", "-q", "--no-deps", "-w", out, ".")
+    wheel = next(out.glob("beakerlike-*.whl"))
+    shutil.rmtree(target, ignore_errors=True)
+    with zipfile.ZipFile(wheel) as zf:
+        for name in zf.namelist():
+            parts = name.split("/")
+            if len(parts) > 2 and parts[0].endswith(".data") and parts[1] == "data":
+                dest = VENV.joinpath(*parts[2:])
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(zf.read(name))
+    if not (target / "package.json").exists():
+        raise SystemExit(f"{wheel.name} has no labextension under share/jupyter/labextensions")
+    LAB_STAMP.write_text(fp)
 
 
 def ensure_chromium() -> None:
@@ -82,6 +130,8 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     ensure_env()
+    if cmd in {"test", "lab", "bench"}:
+        ensure_labextension()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     if cmd == "demo":
         return subprocess.call([str(BIN / "beakerlike"), "demo", *rest], cwd=ROOT, env=env)

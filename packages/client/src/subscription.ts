@@ -1,0 +1,302 @@
+import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import type { IDisposable } from '@lumino/disposable';
+import { Signal } from '@lumino/signaling';
+import type { ISignal } from '@lumino/signaling';
+
+import { call } from './actions';
+import type {
+  IPreview,
+  IPreviewItem,
+  IPreviewSnapshot,
+  IPreviewUnwatchReply
+} from './messages';
+import { PREVIEW_MIME } from './messages';
+import { PreviewTable, updateFromMessage } from './table';
+import type { ITableChange, IPreviewUpdate } from './table';
+
+/** Options of {@link PreviewSubscription}. */
+export interface IPreviewSubscriptionOptions {
+  /**
+   * Watcher key. Defaults to the connection's session (`clientId`). Give a key that
+   * stays the same across page reloads (e.g. kept in `sessionStorage`) so a reload
+   * replaces its old watch instead of adding one.
+   */
+  key?: string;
+}
+
+/** State of a subscription. */
+export type SubscriptionState =
+  | 'idle'
+  | 'watching'
+  | 'resyncing'
+  | 'restarting'
+  | 'stopped'
+  | 'error';
+
+/**
+ * Live previews of a kernel's variables: watches (`preview_watch`), applies iopub
+ * `preview` messages by `seq`, resyncs with `preview_snapshot` on gaps, re-watches
+ * after a kernel restart or reconnect, unwatches on {@link stop} / {@link dispose}.
+ */
+export class PreviewSubscription implements IDisposable {
+  readonly kernel: Kernel.IKernelConnection;
+  readonly key: string | undefined;
+  private _table = new PreviewTable();
+  private _changed = new Signal<this, ITableChange>(this);
+  private _stateChanged = new Signal<this, SubscriptionState>(this);
+  private _state: SubscriptionState = 'idle';
+  private _wanted = false;
+  private _disposed = false;
+  private _pending: IPreviewUpdate[] = [];
+  private _generation = 0;
+  private _error = '';
+
+  constructor(
+    kernel: Kernel.IKernelConnection,
+    options: IPreviewSubscriptionOptions = {}
+  ) {
+    this.kernel = kernel;
+    this.key = options.key;
+    kernel.iopubMessage.connect(this._onIOPub, this);
+    kernel.statusChanged.connect(this._onStatus, this);
+    kernel.connectionStatusChanged.connect(this._onConnection, this);
+  }
+
+  /** Emitted after each change of the table. */
+  get changed(): ISignal<this, ITableChange> {
+    return this._changed;
+  }
+
+  /** Emitted when {@link state} changes. */
+  get stateChanged(): ISignal<this, SubscriptionState> {
+    return this._stateChanged;
+  }
+
+  /** `watching` while previews flow. */
+  get state(): SubscriptionState {
+    return this._state;
+  }
+
+  /** The last error (state `error`). */
+  get error(): string {
+    return this._error;
+  }
+
+  /** The current variables (ITEM mime bundles) by name. */
+  get items(): ReadonlyMap<string, IPreviewItem> {
+    return this._table.items;
+  }
+
+  /** Sequence number of the last applied update. */
+  get seq(): number {
+    return this._table.seq;
+  }
+
+  /** The structured preview of one variable. */
+  preview(name: string): IPreview | undefined {
+    return previewOf(this._table.items.get(name), name);
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  /** Start watching (idempotent); resolves once the first snapshot is applied. */
+  async start(): Promise<void> {
+    if (this._disposed) {
+      throw new Error('PreviewSubscription is disposed');
+    }
+    this._wanted = true;
+    await this._watch();
+  }
+
+  /** Stop watching: the kernel does no preview work for us any more. */
+  async stop(): Promise<IPreviewUnwatchReply | null> {
+    const was = this._wanted;
+    this._wanted = false;
+    this._generation++;
+    this._pending = [];
+    this._setState('stopped');
+    if (!was || this.kernel.isDisposed || this.kernel.status === 'dead') {
+      return null;
+    }
+    try {
+      return await call<IPreviewUnwatchReply>(
+        this.kernel,
+        'preview_unwatch',
+        this._keyPayload()
+      );
+    } catch {
+      return null;
+    }
+  }
+
+  /** Unwatch (best effort) and disconnect from the kernel. */
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    void this.stop();
+    this._disposed = true;
+    this.kernel.iopubMessage.disconnect(this._onIOPub, this);
+    this.kernel.statusChanged.disconnect(this._onStatus, this);
+    this.kernel.connectionStatusChanged.disconnect(this._onConnection, this);
+    Signal.clearData(this);
+  }
+
+  private _keyPayload(): { key?: string } {
+    return this.key ? { key: this.key } : {};
+  }
+
+  private async _watch(): Promise<void> {
+    const generation = ++this._generation;
+    this._pending = [];
+    this._setState('resyncing');
+    try {
+      const snapshot = await call<IPreviewSnapshot>(
+        this.kernel,
+        'preview_watch',
+        this._keyPayload()
+      );
+      if (generation !== this._generation || this._disposed) {
+        return;
+      }
+      this._reset(snapshot);
+    } catch (err) {
+      if (generation === this._generation) {
+        this._error = String((err as Error)?.message ?? err);
+        this._setState('error');
+      }
+      throw err;
+    }
+  }
+
+  private async _resync(): Promise<void> {
+    const generation = ++this._generation;
+    this._setState('resyncing');
+    try {
+      const snapshot = await call<IPreviewSnapshot>(
+        this.kernel,
+        'preview_snapshot',
+        {}
+      );
+      if (generation !== this._generation || this._disposed) {
+        return;
+      }
+      this._reset(snapshot);
+    } catch (err) {
+      if (generation === this._generation) {
+        this._error = String((err as Error)?.message ?? err);
+        this._setState('error');
+      }
+    }
+  }
+
+  private _reset(snapshot: IPreviewSnapshot): void {
+    this._changed.emit(this._table.reset(snapshot));
+    const pending = this._pending;
+    this._pending = [];
+    this._setState('watching');
+    for (const update of pending) {
+      this._applyUpdate(update);
+    }
+  }
+
+  private _applyUpdate(update: IPreviewUpdate): void {
+    if (this._state === 'resyncing') {
+      this._pending.push(update);
+      return;
+    }
+    const { result, change } = this._table.apply(update);
+    if (result === 'applied' && change) {
+      this._changed.emit(change);
+    } else if (result === 'gap') {
+      this._pending.push(update);
+      void this._resync();
+    }
+  }
+
+  private _onIOPub(
+    _sender: Kernel.IKernelConnection,
+    msg: KernelMessage.IIOPubMessage
+  ): void {
+    if (!this._wanted || (msg.header.msg_type as string) !== 'preview') {
+      return;
+    }
+    const update = updateFromMessage(msg.content, msg.metadata);
+    if (update) {
+      this._applyUpdate(update);
+    }
+  }
+
+  private _onStatus(
+    _sender: Kernel.IKernelConnection,
+    status: Kernel.Status
+  ): void {
+    if (status === 'restarting' || status === 'autorestarting' || status === 'dead') {
+      this._generation++;
+      this._pending = [];
+      if (this._table.items.size || this._table.seq >= 0) {
+        this._changed.emit(this._table.clear());
+      }
+      if (this._wanted) {
+        this._setState('restarting');
+      }
+      return;
+    }
+    if (
+      this._wanted &&
+      this._state === 'restarting' &&
+      (status === 'idle' || status === 'busy')
+    ) {
+      // The new kernel process knows nothing of our watch.
+      void this._watch().catch(() => undefined);
+    }
+  }
+
+  private _onConnection(
+    _sender: Kernel.IKernelConnection,
+    status: Kernel.ConnectionStatus
+  ): void {
+    if (status === 'connecting' && this._wanted) {
+      this._setState('restarting');
+    } else if (status === 'connected' && this._wanted && this._state === 'restarting') {
+      // Reconnected: previews may have been missed, and the kernel may be new.
+      void this._watch().catch(() => undefined);
+    }
+  }
+
+  private _setState(state: SubscriptionState): void {
+    if (state !== this._state) {
+      this._state = state;
+      this._stateChanged.emit(state);
+    }
+  }
+}
+
+/** The structured preview of an ITEM, with a fallback from its text. */
+export function previewOf(
+  item: IPreviewItem | undefined,
+  name: string
+): IPreview | undefined {
+  if (!item) {
+    return undefined;
+  }
+  const preview = item[PREVIEW_MIME];
+  if (preview && typeof preview === 'object') {
+    return { ...preview, name: String(preview.name ?? name) };
+  }
+  const text = item['text/plain'];
+  return {
+    name,
+    type: '',
+    module: '',
+    kind: 'object',
+    shape: null,
+    length: null,
+    summary: typeof text === 'string' ? text.slice(0, 240) : '',
+    status: typeof text === 'string' ? 'ok' : 'error',
+    error: typeof text === 'string' ? null : 'no preview data',
+    pageable: false
+  };
+}
