@@ -19,6 +19,8 @@ import type { VariablesModel } from './model';
 /** Children per expansion page, and text lines per page. */
 const CHILD_PAGE = 100;
 const LINE_PAGE = 200;
+/** Characters per page from a kernel that pages text by characters. */
+const TEXT_CHUNK = 100_000;
 
 type SortKey = 'name' | 'type' | 'size';
 
@@ -397,7 +399,11 @@ export class VariablesPanel extends Widget {
       return;
     }
     try {
-      const reply = await page(kernel, path, { offset, limit: text ? LINE_PAGE : CHILD_PAGE });
+      let reply = await page(kernel, path, { offset, limit: text ? LINE_PAGE : CHILD_PAGE });
+      if (reply.unit === 'characters' && reply.total > reply.offset + LINE_PAGE) {
+        // A kernel that pages text by characters: take a large chunk, shown as lines.
+        reply = await page(kernel, path, { offset, limit: TEXT_CHUNK });
+      }
       if (this._nodes.get(key) !== node) {
         return; // the value changed meanwhile; a new fetch is under way
       }
@@ -542,6 +548,9 @@ export class VariablesPanel extends Widget {
     }
     try {
       await deleteVariable(kernel, name);
+      if (this.model.variables.has(name)) {
+        await this.model.subscription?.resync();
+      }
     } catch (err) {
       const text =
         err instanceof ActionError && err.ename === 'UnknownAction'
