@@ -16,28 +16,38 @@ def cell(page: Any, index: int) -> Any:
 
 
 def run_cell(page: Any, index: int) -> str:
-    """Run cell ``index`` and wait until it finished (a new execution count); returns its output text."""
+    """Run cell ``index`` and wait until it finished (a new execution count); returns its output text.
+
+    JupyterLab may first ask which kernel to use (the notebook's own, beakerlike, is preselected),
+    and right after a notebook opens it may still swap the session's kernel, dropping a run
+    request sent meanwhile: a run that does not start within a few seconds is sent again.
+    """
     c = cell(page, index)
     before = c.locator(".jp-InputPrompt").inner_text()
-    c.locator(".jp-InputPrompt").click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("Shift+Enter")
-    accept_kernel_dialog(page)
-    page.wait_for_function(
-        """([i, before]) => {
-            const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
-            const text = cell && cell.querySelector('.jp-InputPrompt').textContent;
-            return /\\[\\d+\\]/.test(text) && text !== before;
-        }""",
-        arg=[index, before], timeout=TIMEOUT_MS,
-    )
-    return c.locator(".jp-OutputArea").inner_text()
-
-
-def accept_kernel_dialog(page: Any) -> None:
-    dialog = page.locator(".jp-Dialog")
-    if dialog.count() and "Select Kernel" in dialog.first.inner_text():
-        dialog.locator(".jp-mod-accept").click()
+    state = """([i, before]) => {
+        const dialog = document.querySelector('.jp-Dialog');
+        if (dialog && /Select Kernel/.test(dialog.textContent)) return 'dialog';
+        const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
+        const text = cell && cell.querySelector('.jp-InputPrompt').textContent;
+        if (/\\[\\*\\]/.test(text)) return 'running';
+        return /\\[\\d+\\]/.test(text) && text !== before ? 'done' : false;
+    }"""
+    for _attempt in range(4):
+        c.locator(".jp-InputPrompt").click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("Shift+Enter")
+        try:
+            result = page.wait_for_function(state, arg=[index, before], timeout=8000).json_value()
+        except Exception:
+            continue  # nothing happened: send it again
+        while result == "dialog":
+            page.locator(".jp-Dialog .jp-mod-accept").click()
+            page.locator(".jp-Dialog").wait_for(state="detached", timeout=TIMEOUT_MS)
+            result = page.wait_for_function(state, arg=[index, before], timeout=TIMEOUT_MS).json_value()
+        if result == "running":
+            page.wait_for_function(f"(args) => ({state})(args) === 'done'", arg=[index, before], timeout=TIMEOUT_MS)
+        return c.locator(".jp-OutputArea").inner_text()
+    raise AssertionError(f"cell {index} did not run")
 
 
 def wait_kernel_idle(page: Any) -> None:
