@@ -69,12 +69,12 @@ def sidebar(page: Any) -> Any:
 
 def row(page: Any, name: str) -> Any:
     return page.locator(f"{SIDEBAR} .bl-variables-row[data-depth='0']").filter(
-        has=page.locator(".bl-name", has_text=re.compile(f"^{re.escape(name)}$")))
+        has=page.locator(".bl-variables-name", has_text=re.compile(f"^{re.escape(name)}$")))
 
 
 def row_names(page: Any) -> list[str]:
     return page.eval_on_selector_all(
-        f"{SIDEBAR} .bl-variables-body .bl-variables-row[data-depth='0'] .bl-name",
+        f"{SIDEBAR} .bl-variables-body .bl-variables-row[data-depth='0'] .bl-variables-name",
         "els => els.map(e => e.textContent)")
 
 

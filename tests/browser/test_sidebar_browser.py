@@ -90,19 +90,19 @@ def test_sidebar_in_jupyterlab(tmp_path: Path, browser_page: Any) -> None:
             # Expand a dict with the keyboard: children appear, nested ones expand too.
             row(page, "d").click()
             page.keyboard.press("Enter")
-            children = side.locator(".bl-variables-row[data-depth='1'] .bl-name")
+            children = side.locator(".bl-variables-row[data-depth='1'] .bl-variables-name")
             children.first.wait_for(timeout=TIMEOUT_MS)
             assert children.all_inner_texts()[:3] == ["alpha", "beta", "gamma"]
             page.keyboard.press("Enter")  # collapse
             children.first.wait_for(state="detached", timeout=TIMEOUT_MS)
 
             # A string opens as text, line by line.
-            row(page, "text").locator(".bl-toggle").click()
+            row(page, "text").locator(".bl-variables-toggle").click()
             lines = side.locator(".bl-line-text")
             lines.first.wait_for(timeout=TIMEOUT_MS)
             assert lines.all_inner_texts()[:3] == ["line 1", "line 2", "line 3"]
             assert lines.count() == 30
-            row(page, "text").locator(".bl-toggle").click()
+            row(page, "text").locator(".bl-variables-toggle").click()
 
             # Hostile string and name are text; nothing runs.
             run_cell(page, 1)

@@ -457,14 +457,14 @@ export class VariablesPanel extends Widget {
     }
     const name = h('div', 'bl-variables-cell bl-col-name');
     name.style.paddingLeft = `${4 + r.depth * 14}px`;
-    const toggle = h('span', 'bl-toggle', r.expandable ? (expanded ? '▾' : '▸') : '');
+    const toggle = h('span', 'bl-variables-toggle', r.expandable ? (expanded ? '▾' : '▸') : '');
     if (r.expandable) {
       toggle.addEventListener('click', e => {
         e.stopPropagation();
         this._toggle(r);
       });
     }
-    name.append(toggle, h('span', 'bl-name', r.name));
+    name.append(toggle, h('span', 'bl-variables-name', r.name));
     name.title = r.name;
     const type = h('div', 'bl-variables-cell bl-col-type', r.type);
     type.title = r.title;
@@ -625,7 +625,7 @@ export class VariablesPanel extends Widget {
         return;
       case 'c':
         if ((e.ctrlKey || e.metaKey) && current) {
-          const name = current.querySelector('.bl-name')?.textContent ?? '';
+          const name = current.querySelector('.bl-variables-name')?.textContent ?? '';
           Clipboard.copyToSystem(name);
           e.preventDefault();
         }
