@@ -23,6 +23,7 @@ from . import protocol
 from ._shellpipes import unbound_shell_pipes
 from ._version import __version__
 from .actions import Action
+from .comm import CommTransport
 from .dispatch import run_action, unknown_action_reply
 from .plugins import PluginHost
 from .request import Request
@@ -88,6 +89,7 @@ class BeakerlikeKernel(IPythonKernel):
             self.shell.events.register("pre_run_cell", self._before_execute)
             self.shell.events.register("post_run_cell", self._after_execute)
         self.host.call_each("kernel_started", kernel=self)
+        self.comm_transport = CommTransport(self)  # the same protocol over a comm (docs/protocol.md)
 
     # -- discovery -------------------------------------------------------------
     @property
@@ -178,7 +180,7 @@ class BeakerlikeKernel(IPythonKernel):
         session.send(stream, protocol.reply_type(name), content, parent, ident=idents)
         self._publish_status("idle", "shell", parent=parent)
 
-    async def _run(self, name: str, parent: dict[str, Any]) -> dict[str, Any]:
+    async def _run(self, name: str, parent: dict[str, Any], publish: Any = None) -> dict[str, Any]:
         act = self.resolve_action(name)
         if act is None:
             return unknown_action_reply(name, [
@@ -187,7 +189,7 @@ class BeakerlikeKernel(IPythonKernel):
         request = Request(
             name,
             parent,
-            publish=self._publisher(parent),
+            publish=publish or self._publisher(parent),
             namespace=self.shell.user_ns if self.shell is not None else {},
             kernel=self,
             format_display=self._format_display,
