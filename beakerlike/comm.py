@@ -160,6 +160,7 @@ class CommChannel:
         }
         kernel = self.transport.kernel
         _adopt_parent(kernel, msg)
+        kernel._publish_status("busy", "shell", parent=msg)
         response_type = protocol.response_type(action)
         iopub = kernel._publisher(msg)
 
@@ -188,6 +189,7 @@ class CommChannel:
             with self.lock:
                 self.watch_keys.discard(_watch_key(body["payload"], self.session))
         self.send({"reply": {"id": rid, **content}}, msg)
+        kernel._publish_status("idle", "shell", parent=msg)
 
 
 class CommTransport:
@@ -211,6 +213,29 @@ class CommTransport:
         comm.on_close(lambda _msg: self._closed(channel))
         channel.send({"hello": {"beakerlike_version": __version__, "protocol_version": protocol.PROTOCOL_VERSION,
                                 "features": list(FEATURES)}}, msg)
+
+    def take(self, raw: Any) -> bool:
+        """Handle a raw shell ``comm_msg`` if it is for a ``beakerlike`` comm; False otherwise.
+
+        Called by the kernel before ipykernel's dispatch, so requests on our comms skip
+        the shell lock and comm hooks exactly as ``<name>_request`` messages do.
+        """
+        session = self.kernel.session
+        try:  # unverified peek at the comm id; the full deserialize below verifies the signature
+            _, frames = session.feed_identities(raw, copy=False)
+            content = session.unpack(_frame_bytes(frames[4]))
+            channel = self.channels.get(content.get("comm_id"))
+        except Exception:
+            return False
+        if channel is None:
+            return False
+        try:
+            msg = session.deserialize(frames, content=True, copy=False)
+        except Exception:
+            self.kernel.log.error("Invalid comm message", exc_info=True)
+            return True
+        channel.on_msg(msg)
+        return True
 
     def _closed(self, channel: CommChannel) -> None:
         with self._lock:
@@ -260,6 +285,10 @@ class _PreviewFanout:
         for channel in channels:
             if channel.watches(watchers):
                 channel.send_preview(content, metadata, update.seq, parent)
+
+
+def _frame_bytes(frame: Any) -> bytes:
+    return frame.bytes if hasattr(frame, "bytes") else bytes(frame)
 
 
 def _parse(data: Any) -> tuple[str, dict[str, Any]]:

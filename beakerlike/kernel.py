@@ -132,6 +132,8 @@ class BeakerlikeKernel(IPythonKernel):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return
+        if msg_type == "comm_msg" and self.comm_transport.take(msg):  # a request on a beakerlike comm
+            return
         await super().shell_main(subshell_id, msg)
 
     def _peek_msg_type(self, msg: Any) -> str | None:
