@@ -185,7 +185,14 @@ class KernelClient:
             raise
 
     async def _answers_messages(self) -> bool:
-        """Whether a ``context_info_request`` is answered within :attr:`probe_timeout`."""
+        """Whether action messages reach the kernel.
+
+        True for a kernel that is not beakerlike (nothing else to try) or one that answers a
+        ``context_info_request`` within :attr:`probe_timeout`.
+        """
+        info = await self.request("kernel_info_request", {}, timeout=max(self.probe_timeout, 10))
+        if protocol.FEATURE not in info.content.get("supported_features", []):
+            return True
         ex = self.send(protocol.request_type("context_info"), {})
         try:
             await asyncio.wait_for(ex.done.wait(), self.probe_timeout)

@@ -118,9 +118,9 @@ class CommChannel:
             duplicate = rid in self.inflight
             if not duplicate:
                 self.inflight[rid] = _Inflight(msg["header"]["msg_id"])
-        if duplicate:
-            self.send({"reply": {"id": rid, **protocol.error_reply(
-                "ProtocolError", f"request id {rid!r} is already in flight on this comm")}}, msg)
+        if duplicate:  # id null: the reply for ``rid`` still belongs to the request already running
+            self.send({"reply": {"id": None, **protocol.error_reply(
+                "ProtocolError", f"request id {rid!r} is already in flight on this comm", request_id=rid)}}, msg)
             return
         if body["action"] == "preview_watch":  # before it runs: the first update may follow at once
             with self.lock:
