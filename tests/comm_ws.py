@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -162,6 +163,22 @@ def v1_unpack(data: bytes) -> tuple[str, dict[str, Any], list[bytes]]:
     return channel, msg, parts[4:]
 
 
+def legacy_pack(msg: dict[str, Any], buffers: list[bytes]) -> bytes:
+    """jupyter_server's legacy binary frame: count, offsets (big-endian uint32), JSON, buffers."""
+    parts = [json.dumps(msg).encode(), *buffers]
+    offsets = [4 * (len(parts) + 1)]
+    for p in parts[:-1]:
+        offsets.append(offsets[-1] + len(p))
+    return struct.pack("!" + "I" * (len(parts) + 1), len(parts), *offsets) + b"".join(parts)
+
+
+def legacy_unpack(data: bytes) -> tuple[dict[str, Any], list[bytes]]:
+    n = struct.unpack("!I", data[:4])[0]
+    offsets = [*struct.unpack("!" + "I" * n, data[4:4 * (n + 1)]), len(data)]
+    parts = [data[offsets[i]:offsets[i + 1]] for i in range(n)]
+    return json.loads(parts[0]), parts[1:]
+
+
 @dataclass
 class Outcome:
     """What one action call produced, the same shape on both bindings."""
@@ -178,8 +195,12 @@ class Outcome:
 class WsClient:
     """One websocket connection to a kernel; every message received is kept in :attr:`received`."""
 
-    def __init__(self, url: str, transport: str = "messages") -> None:
-        self.ws = websocket.create_connection(url, timeout=RECV_TIMEOUT, subprotocols=[V1])
+    def __init__(self, url: str, transport: str = "messages", protocol: str = "v1") -> None:
+        # "v1": the v1 kernel websocket protocol; "json": the legacy one (JSON text frames, binary frames
+        # for messages with buffers), which jupyter_server's gateway proxy speaks.
+        self.protocol = protocol
+        self.ws = websocket.create_connection(url, timeout=RECV_TIMEOUT,
+                                              subprotocols=[V1] if protocol == "v1" else None)
         self.session = uuid.uuid4().hex
         self.transport = transport
         self.received: list[dict[str, Any]] = []
@@ -203,7 +224,12 @@ class WsClient:
                        "username": "test", "date": datetime.now(timezone.utc).isoformat(), "version": "5.4"},
             "parent_header": {}, "metadata": {}, "content": content,
         }
-        self.ws.send_binary(v1_pack(channel, msg, list(buffers or [])))
+        if self.protocol == "v1":
+            self.ws.send_binary(v1_pack(channel, msg, list(buffers or [])))
+        elif buffers:
+            self.ws.send_binary(legacy_pack({**msg, "channel": channel}, list(buffers)))
+        else:
+            self.ws.send(json.dumps({**msg, "channel": channel, "buffers": []}))
         return msg
 
     def next(self, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
@@ -219,7 +245,12 @@ class WsClient:
             data = self.ws.recv()
         except websocket.WebSocketTimeoutException:
             raise TimeoutError(f"nothing received in {timeout:.1f} s") from None
-        _, msg, buffers = v1_unpack(data)
+        if self.protocol == "v1":
+            _, msg, buffers = v1_unpack(data)
+        elif isinstance(data, bytes):
+            msg, buffers = legacy_unpack(data)
+        else:
+            msg, buffers = json.loads(data), []
         msg["buffers"] = buffers
         self.received.append(msg)
         return msg
