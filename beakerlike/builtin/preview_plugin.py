@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic
+from typing_extensions import TypedDict
+
 from ..actions import action
 from ..hookspecs import hookimpl
 from ..preview import PreviewEngine, PreviewerRegistry, PreviewUpdate, builtin_previewers
+from ..preview.items import sendable
 from ..protocol import PREVIEW_MSG_TYPE
 
 #: Watcher key used while the active context asks for always-on previews.
@@ -31,6 +35,7 @@ class IopubPublisher:
         self.last_seq = update.seq
         k = self.kernel
         content, metadata = update.message()
+        content["variables"] = sendable(content["variables"])  # never a lost message, so seq never skips
         k.session.send(k.iopub_socket, PREVIEW_MSG_TYPE, content, parent=k.get_parent("shell"),
                        metadata=metadata, ident=k._topic(PREVIEW_MSG_TYPE))
 
@@ -82,7 +87,7 @@ def after_execute(kernel: Any, result: Any) -> None:
 
 
 def _snapshot_json(update: PreviewUpdate) -> dict[str, Any]:
-    return {"variables": update.items, "removed": update.removed, "seq": update.seq, "full": update.full}
+    return {"variables": sendable(update.items), "removed": update.removed, "seq": update.seq, "full": update.full}
 
 
 @action
@@ -110,18 +115,26 @@ async def preview_snapshot(req) -> dict[str, Any]:
     return _snapshot_json(req.kernel.preview.snapshot())
 
 
+class AttrStep(TypedDict):
+    """A path step into an object's stored attribute: ``{"attr": "name"}`` (looked up statically)."""
+
+    __pydantic_config__ = pydantic.ConfigDict(extra="forbid")  # type: ignore[misc]
+    attr: str
+
+
 @action
 async def preview_page(
     req,
-    path: list[str | int],
+    path: list[str | int | AttrStep],
     offset: int = 0,
     limit: int = 50,
     columns: list[str] | None = None,
     binary: bool = False,
 ) -> dict[str, Any]:
-    """One page of a large item addressed by ``path`` (``[name, key_or_index, ...]``).
+    """One page of a large item addressed by ``path`` (``[name, key_or_index_or_{"attr": name}, ...]``).
 
-    Returns ``{"path", "offset", "limit", "total", "columns", "rows", "index"}``.
+    Returns ``{"path", "offset", "limit", "total", "columns", "rows", "index"}``, plus
+    ``children`` for dicts, lists, tuples, sets and objects and ``unit`` for text.
     With ``binary=true`` (DataFrames and 1-2 d arrays) numeric columns are sent as
     little-endian buffers in one ``preview_page_response`` and the reply describes
     them (``columns: [{"column", "dtype", "buffer"}]``).

@@ -33,6 +33,14 @@ log = logging.getLogger("beakerlike.preview")
 IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, frozenset, range, type(Ellipsis))
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def _immutable(value: Any) -> bool:
     # Identity comparison only: hashing a type may call a hostile metaclass ``__hash__``.
     tp = type(value)
@@ -181,8 +189,8 @@ class PreviewEngine:
     # -- driving -----------------------------------------------------------------
     def visible(self, name: str, value: Any) -> bool:
         """Whether a namespace entry is a user variable (not ``_private`` or IPython's own)."""
-        if type(name) is not str or name.startswith("_"):
-            return False
+        if type(name) is not str or name.startswith("_") or not (name.isascii() or _utf8(name)):
+            return False  # a name no message can carry (a lone surrogate) is not shown
         return not (name in self.hidden and self.hidden[name] is value)
 
     def set_registry(self, registry: PreviewerRegistry) -> None:
@@ -203,8 +211,15 @@ class PreviewEngine:
             self._notify(update)
             return update
 
-    def after_execute(self, code: str | None) -> PreviewUpdate | None:
-        """Compute and publish the changes of the cell that just ran (no-op while nobody watches)."""
+    def names_changed(self, names: list[str]) -> PreviewUpdate | None:
+        """Publish what changed among ``names`` (e.g. an action bound or deleted them); no-op while nobody watches."""
+        return self.after_execute(None, names=names)
+
+    def after_execute(self, code: str | None, *, names: list[str] | None = None) -> PreviewUpdate | None:
+        """Compute and publish the changes of the cell that just ran (no-op while nobody watches).
+
+        ``names`` replaces the cell's analysis: only those names are examined.
+        """
         if not self._watchers:
             self.stats.skipped_not_watching += 1
             return None
@@ -214,7 +229,7 @@ class PreviewEngine:
                 update = PreviewUpdate(items=snap.items, removed=[], seq=self._seq + 1, full=True)
             else:
                 deadline = time.perf_counter() + self.budget  # one budget for checking and building
-                changed, removed = self._changes(code, deadline)
+                changed, removed = self._changes(code, deadline, names)
                 if not changed and not removed:
                     return None
                 items = self._build(sorted(changed), deadline)
@@ -235,16 +250,20 @@ class PreviewEngine:
             except Exception:
                 log.exception("preview watcher %r failed", key)
 
-    def _changes(self, code: str | None, deadline: float) -> tuple[set[str], set[str]]:
+    def _changes(self, code: str | None, deadline: float,
+                 names: list[str] | None = None) -> tuple[set[str], set[str]]:
         ns = self.namespace
         known = self._known
-        cell = analyze_cell(code or "", self.transform) if code is not None else None
-        full_scan = cell is None or cell.opaque or len(ns) <= self.small_namespace
+        cell = analyze_cell(code or "", self.transform) if code is not None and names is None else None
+        full_scan = names is None and (cell is None or cell.opaque or len(ns) <= self.small_namespace)
         changed: set[str] = set(self._pending)
         removed: set[str] = {n for n in self._pending if n not in ns}
-        if cell is not None:
-            candidates = set(cell.candidates)
-            candidates |= called_globals(cell.called | cell.touched, ns)
+        if cell is not None or names is not None:
+            if cell is not None:
+                candidates = set(cell.candidates)
+                candidates |= called_globals(cell.called | cell.touched, ns)
+            else:
+                candidates = {n for n in names or () if type(n) is str}
             self.stats.last_candidates = len(candidates)
             for name in candidates:
                 entry = known.get(name)

@@ -6,6 +6,7 @@ import itertools
 import threading
 from typing import Any
 
+from ..protocol import packable
 from .previewers import Previewer, PreviewerRegistry
 from .safe import DEFAULT_LIMITS, Limits, ReprGuard, clip, escape, is_over_budget, json_cell, qualname, type_label
 
@@ -77,7 +78,8 @@ def clean_fields(fields: dict[str, Any], limits: Limits, trusted: bool) -> dict[
         elif key == "shape":
             out[key] = None if value is None else [int(v) for v in _first(value, 32)]
         elif key in ("columns", "index"):
-            out[key] = None if value is None else [json_cell(v, limits) if key == "index" else str(v)
+            out[key] = None if value is None else [json_cell(v, limits) if key == "index" else
+                                                   clip(str(v), limits.chars)[0]
                                                    for v in _first(value, max(limits.cols, limits.rows))]
         elif key == "rows":
             out[key] = None if value is None else [[json_cell(c, limits) for c in _first(r, limits.cols)]
@@ -92,6 +94,29 @@ def stub_item(name: str, obj: Any, status: str, error: str) -> dict[str, Any]:
     meta = _base(name, obj)
     meta.update(status=status, error=error, summary="", pageable=False)
     return bundle(meta)
+
+
+def sendable(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``items`` if they can go into a message as they are, else with each unsendable item replaced.
+
+    A replaced item keeps its name and type, with ``status: error`` saying why (a trusted
+    previewer may still hand back text no message can carry, e.g. a lone surrogate).
+    """
+    if packable(items) is None:
+        return items
+    out = {}
+    for name, item in items.items():
+        why = packable(item)
+        if why is None:
+            out[name] = item
+            continue
+        meta = item.get(PREVIEW_MIME) if type(item) is dict else None
+        meta = meta if type(meta) is dict else {}
+        fixed = {**_FIELDS, "name": name, "status": "error", "error": f"preview not sendable: {why}"}
+        for key in ("type", "module"):
+            fixed[key] = meta.get(key) if type(meta.get(key)) is str and packable(meta.get(key)) is None else "?"
+        out[name] = bundle(fixed)
+    return out
 
 
 def _run_guarded(previewer: Previewer, obj: Any, limits: Limits) -> tuple[dict[str, Any] | None, str | None]:

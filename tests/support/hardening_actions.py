@@ -51,3 +51,16 @@ async def raise_surrogate(req):
 async def ok(req):
     """A plain action, to show the kernel still answers."""
     return "fine"
+
+
+class RawRows:
+    """Previewed by a *trusted* previewer whose rows hold a lone surrogate (trusted fields are not cleaned)."""
+
+
+def preview_raw_rows(obj, limits):
+    return {"kind": "container", "rows": [["\ud800"]], "columns": ["value"]}
+
+
+@beakerlike.hookimpl
+def register_previewers(register):
+    register(beakerlike.Previewer((RawRows,), preview_raw_rows, name="raw-rows", trusted=True, exact=True))

@@ -1,0 +1,68 @@
+"""Issue 11 preview regressions in a real kernel: previews survive any string (item 9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from beakerlike.preview import PREVIEW_MIME
+from beakerlike.testing import running_kernel
+
+pytestmark = pytest.mark.anyio
+
+SUPPORT = str(Path(__file__).parent / "support")
+
+SURROGATES = r'''
+import json
+bad = ['\ud800']
+scraped = json.loads('{"title": "\\ud83d half an emoji", "\\udfff": 1}')
+long_bad = 'x\udc80' * 1000
+class SurrogateRepr:
+    def __repr__(self):
+        return 'repr \ud800'
+r = SurrogateRepr()
+globals()['\ud800name'] = 1
+from hardening_actions import RawRows
+raw_rows = RawRows()
+'''
+
+
+@pytest.fixture
+async def kernel():
+    async with running_kernel("hardening_actions", pythonpath=[SUPPORT], autoload=False) as k:
+        yield k
+
+
+def meta(items: dict, name: str) -> dict:
+    return items[name][PREVIEW_MIME]
+
+
+async def test_lone_surrogates_never_lose_a_preview(kernel):
+    seq = (await kernel.call("preview_watch", timeout=20))["seq"]
+    ex = await kernel.execute(SURROGATES, timeout=20)
+    assert ex.content["status"] == "ok", ex.content
+    assert not ex.of_type("stream"), ex.of_type("stream")  # nothing landed in the cell's stderr
+    (msg,) = ex.of_type("preview")
+    assert msg["metadata"]["beakerlike"]["seq"] == seq + 1
+    items = msg["content"]["variables"]
+    assert meta(items, "bad")["rows"] == [["\\ud800"]] and meta(items, "bad")["status"] == "ok"
+    assert meta(items, "scraped")["rows"][0][1] == "\\ud83d half an emoji"
+    assert meta(items, "scraped")["rows"][1][0] == "\\udfff"
+    assert meta(items, "long_bad")["status"] == "ok" and "\\udc80" in meta(items, "long_bad")["summary"]
+    assert meta(items, "r")["summary"] == "repr \\ud800"
+    assert meta(items, "raw_rows")["status"] == "error" and "not sendable" in meta(items, "raw_rows")["error"]
+    assert not any("name" in n and n != "name" for n in items)  # a name no message can carry is not shown
+
+    # Everything keeps replying and publishing afterwards, seq without gaps.
+    snap = await kernel.call("preview_snapshot", timeout=20)
+    assert {"bad", "scraped", "r", "raw_rows"} <= set(snap["variables"]) and snap["seq"] == seq + 1
+    again = await kernel.call("preview_watch", key="second", timeout=20)
+    assert again["seq"] == seq + 1
+    (msg,) = (await kernel.execute("bad.append('\\udfff')", timeout=20)).of_type("preview")
+    assert msg["metadata"]["beakerlike"]["seq"] == seq + 2
+    assert meta(msg["content"]["variables"], "bad")["rows"] == [["\\ud800"], ["\\udfff"]]
+    page = await kernel.call("preview_page", path=["scraped"], timeout=20)
+    assert page["index"] == ["title", "\\udfff"]
+    page = await kernel.call("preview_page", path=["long_bad"], timeout=20)
+    assert page["rows"][0][0].startswith("x\\udc80x\\udc80")
