@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from beakerlike.client import ActionError
 from beakerlike.preview import PREVIEW_MIME
+from beakerlike.preview.paging import MAX_CELLS, MAX_COLUMNS
 from beakerlike.testing import running_kernel
 
 pytestmark = pytest.mark.anyio
@@ -66,3 +68,37 @@ async def test_lone_surrogates_never_lose_a_preview(kernel):
     assert page["index"] == ["title", "\\udfff"]
     page = await kernel.call("preview_page", path=["long_bad"], timeout=20)
     assert page["rows"][0][0].startswith("x\\udc80x\\udc80")
+
+
+# -- item 10: page caps --------------------------------------------------------------------------------------------
+async def _page_error(kernel, **payload) -> ActionError:
+    with pytest.raises(ActionError) as err:
+        await kernel.call("preview_page", payload, timeout=60)
+    return err.value
+
+
+async def test_page_caps_columns_buffers_bytes(kernel):
+    ex = await kernel.execute("import numpy as np, pandas as pd\nwide = np.zeros((1, 300_000))\n"
+                              "tall = np.zeros((10_000, 1_000))\nframe = pd.DataFrame(np.zeros((100, 2_000)))\n"
+                              "strings = ['s' * 5000] * 10_000", timeout=60)
+    assert ex.content["status"] == "ok", ex.content
+    got = []
+    spec = await kernel.call("preview_page", path=["wide"], binary=True, on_response=got.append, timeout=60)
+    (msg,) = got
+    assert len(msg["buffers"]) == len(spec["columns"]) == MAX_COLUMNS and spec["total_columns"] == 300_000
+    page = await kernel.call("preview_page", path=["wide"], timeout=60)
+    assert len(page["columns"]) == MAX_COLUMNS and page["total_columns"] == 300_000
+
+    err = await _page_error(kernel, path=["wide"], columns=["0"] * 5000)
+    assert err.ename == "PageTooLarge" and "columns" in err.evalue
+    err = await _page_error(kernel, path=["wide"], columns=["0"] * 5000, binary=True)
+    assert err.ename == "PageTooLarge"
+    err = await _page_error(kernel, path=["tall"], limit=10_000, binary=True)  # 80 MB of float64
+    assert err.ename == "PageTooLarge" and "16 MB" in err.evalue and "fewer rows" in err.evalue
+    err = await _page_error(kernel, path=["strings"], limit=10_000)  # 2,000-character cells: ~20 MB of JSON
+    assert err.ename == "PageTooLarge"
+
+    page = await kernel.call("preview_page", path=["frame"], limit=100, timeout=60)
+    assert len(page["columns"]) == MAX_COLUMNS and page["total_columns"] == 2_000
+    assert len(page["rows"]) * len(page["columns"]) <= MAX_CELLS and page["limit"] == len(page["rows"])
+    assert (await kernel.call("preview_page", path=["strings"], limit=100, timeout=60))["total"] == 10_000

@@ -327,11 +327,14 @@ def _page_frame(df: Any, offset: int, limit: int, columns: list[str] | None) -> 
     width = int(df.shape[1])
     if columns is not None:
         labels = [_column_label(df, c, f"columns[{i}]={c!r}") for i, c in enumerate(columns)]
-        part = df.iloc[offset: offset + _fit_rows(limit, len(labels))][labels]
+        limit = _fit_rows(limit, len(labels))
+        part = df.iloc[offset: offset + limit][labels]
     else:
-        part = df.iloc[offset: offset + _fit_rows(limit, min(width, MAX_COLUMNS)), :MAX_COLUMNS]
+        limit = _fit_rows(limit, min(width, MAX_COLUMNS))
+        part = df.iloc[offset: offset + limit, :MAX_COLUMNS]
     lim = PAGE_LIMITS
-    return {"total": int(df.shape[0]), "total_columns": width, "columns": [safe_text(str(c)) for c in part.columns],
+    return {"limit": limit, "total": int(df.shape[0]), "total_columns": width,
+            "columns": [safe_text(str(c)) for c in part.columns],
             "rows": [[json_cell(v, lim) for v in r] for r in part.itertuples(index=False, name=None)],
             "index": [json_cell(i, lim) for i in part.index.tolist()]}
 
@@ -358,8 +361,10 @@ def _page_array(a: Any, offset: int, limit: int, columns: list[str] | None) -> d
     if a.ndim > 2:
         raise ValueError("arrays with more than 2 dimensions are paged by first stepping into them")
     cols = _array_columns(a, columns)
-    part = a[offset: offset + _fit_rows(limit, len(cols))][:, cols]
-    return {"total": int(a.shape[0]), "total_columns": int(a.shape[1]), "columns": [str(c) for c in cols],
+    limit = _fit_rows(limit, len(cols))
+    part = a[offset: offset + limit][:, cols]
+    return {"limit": limit, "total": int(a.shape[0]), "total_columns": int(a.shape[1]),
+            "columns": [str(c) for c in cols],
             "rows": [[json_cell(v, lim) for v in r] for r in part.tolist()]}
 
 
