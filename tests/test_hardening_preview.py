@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,43 @@ async def test_page_caps_columns_buffers_bytes(kernel):
     assert len(page["columns"]) == MAX_COLUMNS and page["total_columns"] == 2_000
     assert len(page["rows"]) * len(page["columns"]) <= MAX_CELLS and page["limit"] == len(page["rows"])
     assert (await kernel.call("preview_page", path=["strings"], limit=100, timeout=60))["total"] == 10_000
+
+
+# -- items 11, 12: bounded snapshots and messages -----------------------------------------------------------------
+async def test_snapshots_hold_at_most_20000_items_and_page_the_rest(kernel):
+    assert (await kernel.execute("for _i in range(30_000): globals()[f'v{_i:05}'] = _i", timeout=60)).content[
+        "status"] == "ok"
+    snap = await kernel.call("preview_watch", timeout=60)
+    assert len(snap["variables"]) <= 20_000 and snap["more"] is True and snap["offset"] == 0
+    assert snap["total"] == 30_000 and snap["omitted"] == 30_000 - len(snap["variables"])
+    names = set(snap["variables"])
+    while True:  # the documented way to fetch the rest
+        page = await kernel.call("preview_snapshot", offset=snap["offset"] + len(snap["variables"]), timeout=60)
+        assert page["seq"] == snap["seq"] and len(page["variables"]) <= 20_000
+        names |= set(page["variables"])
+        snap = page
+        if not page["more"]:
+            break
+    assert names == {f"v{i:05}" for i in range(30_000)}
+    page = await kernel.call("preview_snapshot", offset=29_990, limit=5, timeout=60)
+    assert list(page["variables"]) == [f"v{i}" for i in range(29_990, 29_995)] and page["omitted"] == 5
+
+
+async def test_one_cell_with_100000_new_names_gives_one_bounded_message(kernel):
+    seq = (await kernel.call("preview_watch", timeout=60))["seq"]
+    ex = await kernel.execute("for _i in range(100_000): globals()[f'w{_i:06}'] = [_i]", timeout=120)
+    assert ex.content["status"] == "ok", ex.content
+    (msg,) = ex.of_type("preview")
+    md = msg["metadata"]["beakerlike"]
+    items = msg["content"]["variables"]
+    assert md["seq"] == seq + 1 and md["more"] is True and md["omitted"] == 100_000 - len(items)
+    assert len(items) <= 2_000 and len(json.dumps(msg["content"])) <= 2 * 1024 * 1024
+    # The names left out are not sent again by later cells (the client pages them) ...
+    ex = await kernel.execute("w000000.append(1)\nnew_one = 1", timeout=60)
+    (msg,) = ex.of_type("preview")
+    assert {"w000000", "new_one"} <= set(msg["content"]["variables"])
+    # (the message also retries the items the first one had no time for, so it may itself be full)
+    assert msg["metadata"]["beakerlike"]["omitted"] < 100 and len(msg["content"]["variables"]) <= 2_000
+    # ... but deleting one of them is reported.
+    (msg,) = (await kernel.execute("del w099999", timeout=60)).of_type("preview")
+    assert "w099999" in msg["metadata"]["beakerlike"]["removed"]["variables"]

@@ -61,7 +61,7 @@ async def test_added_changed_mutated_deleted(kernel):
     assert set(items) == {"a", "b"}
     assert meta(items["a"])["summary"] == "2" and meta(items["a"])["kind"] == "scalar"
     assert meta(items["b"])["kind"] == "text"
-    assert md == {"removed": {"variables": []}, "seq": seq + 1, "full": False}
+    assert md == {"removed": {"variables": []}, "seq": seq + 1, "full": False, "more": False, "omitted": 0}
 
     items, md = one_preview(await kernel.execute("keep.append(3)\nd['k2'] = 'w'"))
     assert set(items) == {"keep", "d"}

@@ -6,7 +6,7 @@ to the cell that caused them, before its ``status: idle``; see the protocol doc.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 from typing_extensions import TypedDict
@@ -87,7 +87,8 @@ def after_execute(kernel: Any, result: Any) -> None:
 
 
 def _snapshot_json(update: PreviewUpdate) -> dict[str, Any]:
-    return {"variables": sendable(update.items), "removed": update.removed, "seq": update.seq, "full": update.full}
+    return {"variables": sendable(update.items), "removed": update.removed, "seq": update.seq, "full": update.full,
+            "offset": update.offset, "total": update.total, "more": update.more, "omitted": update.omitted}
 
 
 @action
@@ -110,9 +111,15 @@ async def preview_unwatch(req, key: str | None = None) -> dict[str, Any]:
 
 
 @action
-async def preview_snapshot(req) -> dict[str, Any]:
-    """Previews of every user variable, without starting to watch."""
-    return _snapshot_json(req.kernel.preview.snapshot())
+async def preview_snapshot(
+    req, offset: Annotated[int, pydantic.Field(ge=0)] = 0, limit: Annotated[int, pydantic.Field(ge=0)] | None = None
+) -> dict[str, Any]:
+    """Previews of the user's variables (sorted by name, from ``offset``), without starting to watch.
+
+    At most ``limit`` items (capped at 20,000) and 16 MB; ``more``/``omitted`` say whether
+    (and how many) names follow: fetch them from ``offset + len(variables)``.
+    """
+    return _snapshot_json(req.kernel.preview.snapshot(offset, limit))
 
 
 class AttrStep(TypedDict):

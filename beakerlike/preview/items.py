@@ -96,6 +96,12 @@ def stub_item(name: str, obj: Any, status: str, error: str) -> dict[str, Any]:
     return bundle(meta)
 
 
+def item_size(item: dict[str, Any]) -> int:
+    """A cheap upper estimate of an item's size in a JSON message (its HTML is at least as long as its data)."""
+    html, plain = item.get("text/html", ""), item.get("text/plain", "")
+    return 2 * (len(html) if type(html) is str else 0) + (len(plain) if type(plain) is str else 0) + 200
+
+
 def sendable(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """``items`` if they can go into a message as they are, else with each unsendable item replaced.
 
