@@ -143,3 +143,22 @@ async def test_one_cell_with_100000_new_names_gives_one_bounded_message(kernel):
     # ... but deleting one of them is reported.
     (msg,) = (await kernel.execute("del w099999", timeout=60)).of_type("preview")
     assert "w099999" in msg["metadata"]["beakerlike"]["removed"]["variables"]
+
+
+# -- item 13: reprs that are C loops holding the GIL are never called ------------------------------------------
+async def test_builtin_subclasses_are_previewed_without_their_c_repr(kernel):
+    await kernel.call("preview_watch", timeout=30)
+    ex = await kernel.execute(
+        "import sys\nsys.set_int_max_str_digits(0)\nCALLED = []\n"
+        "class Tracked:\n    def __repr__(self):\n        CALLED.append(1)\n        return 'T'\n"
+        "class MyList(list): pass\nclass MyInt(int): pass\nclass MyDict(dict): pass\n"
+        "tracked = MyList([Tracked()] * 3)\nbig_int = MyInt(10 ** 300_000)\n"
+        "nested = MyDict(a=[Tracked()], b=2)", timeout=60)
+    (msg,) = ex.of_type("preview")
+    items = msg["content"]["variables"]
+    assert meta(items, "tracked")["summary"] == "MyList: [<__main__.Tracked>, <__main__.Tracked>, <__main__.Tracked>]"
+    assert meta(items, "big_int")["summary"] == "MyInt(<int with ~300000 digits>)"
+    assert meta(items, "big_int")["status"] == "ok"
+    assert meta(items, "nested")["summary"] == "MyDict: {'a': [<__main__.Tracked>], 'b': 2}"
+    ex = await kernel.execute("print(len(CALLED))", timeout=30)
+    assert "".join(m["content"]["text"] for m in ex.of_type("stream")).strip() == "0"

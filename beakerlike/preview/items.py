@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections import deque
 from typing import Any
 
 from ..protocol import packable
 from .previewers import Previewer, PreviewerRegistry
-from .safe import DEFAULT_LIMITS, Limits, ReprGuard, clip, escape, is_over_budget, json_cell, qualname, type_label
+from .safe import (
+    DEFAULT_LIMITS,
+    Limits,
+    ReprGuard,
+    clip,
+    escape,
+    is_over_budget,
+    json_cell,
+    qualname,
+    short,
+    type_label,
+)
 
 PREVIEW_MIME = "application/vnd.beakerlike.preview+json"
 
@@ -145,6 +157,48 @@ def _run_guarded(previewer: Previewer, obj: Any, limits: Limits) -> tuple[dict[s
     return box.get("fields"), None
 
 
+#: Builtin types whose C ``repr`` walks the whole value while holding the GIL (so no timeout can stop it).
+C_REPR_BASES: tuple[type, ...] = (int, str, bytes, bytearray, list, tuple, dict, set, frozenset, deque)
+_type_mro = type.__dict__["__mro__"].__get__
+_type_dict = type.__dict__["__dict__"].__get__
+
+
+def builtin_repr_base(tp: type) -> type | None:
+    """The builtin in :data:`C_REPR_BASES` whose ``__repr__`` ``tp`` inherits, else ``None`` (looked up statically)."""
+    try:
+        for klass in _type_mro(tp):
+            if "__repr__" in _type_dict(klass):
+                return klass if any(klass is b for b in C_REPR_BASES) else None
+    except Exception:
+        return None
+    return None
+
+
+def builtin_view(obj: Any, base: type, qual: str, limits: Limits) -> dict[str, Any]:
+    """Preview a subclass of a builtin through the builtin's own C slots: no repr, no user overrides.
+
+    ``list.__repr__`` of ten million items (or ``int.__repr__`` of a huge int) holds the
+    GIL for seconds, so the repr timeout could not stop it; the first items read
+    through ``base``'s iterator (and its length) say as much without running it.
+    """
+    n = items = limits.items
+    if base is int:
+        return {"kind": "scalar", "summary": f"{qual}({short(int.__pos__(obj), limits)})"}
+    if base in (str, bytes, bytearray):
+        n = base.__len__(obj)
+        view: Any = base.__getitem__(obj, slice(0, limits.chars + 1))
+        return {"kind": "text", "length": n, "shape": [n], "summary": f"{qual}({short(view, limits)})",
+                "truncated": n > limits.chars}
+    n = base.__len__(obj)
+    if base is dict:
+        view = dict(itertools.islice(dict.items(obj), items))
+    else:
+        view = list(itertools.islice(base.__iter__(obj), items))
+    more = f" of {n:,}" if n > items else ""
+    return {"kind": "container", "length": n, "shape": [n], "summary": f"{qual}{more}: {short(view, limits)}",
+            "truncated": n > items}
+
+
 class ItemMaker:
     """Turns ``(name, value)`` into an ITEM using the registered previewers."""
 
@@ -203,6 +257,9 @@ class ItemMaker:
             return {"kind": "object", "summary": f"{kind_name} {clip(str(label), 80)[0]}"}, None
         if not custom_repr:
             return {"kind": "object", "summary": f"<{mod}.{qual} object>"}, None
+        base = builtin_repr_base(tp)
+        if base is not None:  # its repr is a C loop over the whole value: never called (see builtin_view)
+            return builtin_view(obj, base, qual, self.limits), None
         text, why = self.guard.repr(obj, self.limits)
         if text is None:
             return {"kind": "object", "summary": f"<{mod}.{qual}>", "truncated": True}, why
