@@ -12,24 +12,25 @@ and speaks the protocol inside ``comm_msg`` data (see docs/protocol.md, "Comm bi
     client -> {"cancel": {"id"}}                                  that request replies "aborted"
     kernel -> {"preview": {"variables", "metadata"}}              after preview_watch on this comm
 
-Every request runs through the kernel's own action runner (validation, unknown
-actions, timeouts, interrupts: identical to the message path); only how the
-responses and the reply travel differs.
+Every request is handed to the kernel's :class:`~beakerlike.runner.ActionRunner`, the
+same runner the message path uses (validation, unknown actions, timeouts, ``cancel``,
+interrupts: identical); only how the responses and the reply travel differs. The
+kernel hands this transport the ``comm_open``/``comm_msg``/``comm_close`` messages of
+``beakerlike`` comms on ipykernel's shell-channel thread (:meth:`CommTransport.take`),
+so they are answered while a cell blocks the main thread, as action messages are.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sys
 import threading
 from collections.abc import Callable
-from contextvars import copy_context
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import protocol
 from ._version import __version__
+from .runner import ActionCall
 
 log = logging.getLogger("beakerlike.comm")
 
@@ -50,7 +51,6 @@ class _Inflight:
     """A request of one comm between its arrival and its reply."""
 
     msg_id: str
-    cancelled: bool = False
 
 
 @dataclass
@@ -125,16 +125,13 @@ class CommChannel:
         if body["action"] == "preview_watch":  # before it runs: the first update may follow at once
             with self.lock:
                 self.watch_keys.add(_watch_key(body["payload"], self.session))
-        self.transport.start(self._handle(rid, body, msg))
+        self.transport.submit(self._call(rid, body, msg))
 
     def cancel(self, rid: str, reason: str = "cancelled") -> bool:
         """Cancel the request ``rid`` of this comm (it replies ``aborted``); False if not in flight."""
         with self.lock:
             inflight = self.inflight.get(rid)
-            if inflight is None:
-                return False
-            inflight.cancelled = True
-        return self.transport.cancel_msg(inflight.msg_id, reason)
+        return inflight is not None and self.transport.kernel.runner.cancel(inflight.msg_id, reason)
 
     def close(self) -> None:
         """The comm closed: cancel its requests and stop its preview watches."""
@@ -149,7 +146,8 @@ class CommChannel:
             for key in keys:
                 engine.unwatch(key)
 
-    async def _handle(self, rid: str, body: dict[str, Any], msg: dict[str, Any]) -> None:
+    def _call(self, rid: str, body: dict[str, Any], msg: dict[str, Any]) -> ActionCall:
+        """The runner's view of a comm request: responses and the reply go back on this comm."""
         action = body["action"]
         message = {
             "header": {**msg["header"], "msg_type": protocol.request_type(action), "session": self.session},
@@ -159,37 +157,24 @@ class CommChannel:
             "buffers": msg.get("buffers", []),
         }
         kernel = self.transport.kernel
-        _adopt_parent(kernel, msg)
-        kernel._publish_status("busy", "shell", parent=msg)
         response_type = protocol.response_type(action)
         iopub = kernel._publisher(msg)
 
         def publish(msg_type: str, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
             if msg_type == response_type:
                 self.send({"response": {"id": rid, "data": content}}, msg, buffers)
-            else:  # display_data and the like stay on iopub, parented to the comm_msg
+            else:  # stream, display_data and the like stay on iopub, parented to the comm_msg
                 iopub(msg_type, content, buffers)
 
-        try:
-            with self.lock:
-                cancelled = self.inflight[rid].cancelled
-            if cancelled:  # cancelled before it started: never run it
-                content = protocol.aborted_reply("cancelled")
-            else:
-                content = await self.transport.run(action, message, publish)
-        except Exception as exc:  # last line of defence: still exactly one reply
-            content = protocol.exception_reply(exc)
-        except BaseException:  # e.g. the task cancelled at shutdown
-            content = protocol.aborted_reply("cancelled")
-        finally:
+        def send_reply(content: dict[str, Any]) -> None:
             with self.lock:
                 self.inflight.pop(rid, None)
-        _flush_output()
-        if action == "preview_watch" and content.get("status") != "ok":
-            with self.lock:
-                self.watch_keys.discard(_watch_key(body["payload"], self.session))
-        self.send({"reply": {"id": rid, **content}}, msg)
-        kernel._publish_status("idle", "shell", parent=msg)
+                if action == "preview_watch" and content.get("status") != "ok":
+                    self.watch_keys.discard(_watch_key(body["payload"], self.session))
+            self.send({"reply": {"id": rid, **content}}, msg)
+            kernel._publish_status("idle", "shell", parent=msg)
+
+        return ActionCall(action=action, message=message, send_reply=send_reply, publish=publish, parent=msg)
 
 
 class CommTransport:
@@ -199,7 +184,6 @@ class CommTransport:
         self.kernel = kernel
         self.channels: dict[str, CommChannel] = {}
         self._lock = threading.Lock()
-        self._tasks: set[asyncio.Task[Any]] = set()
         kernel.comm_manager.register_target(TARGET_NAME, self._open)
         publisher = getattr(kernel, "preview_publisher", None)
         if publisher is not None:
@@ -214,27 +198,41 @@ class CommTransport:
         channel.send({"hello": {"beakerlike_version": __version__, "protocol_version": protocol.PROTOCOL_VERSION,
                                 "features": list(FEATURES)}}, msg)
 
-    def take(self, raw: Any) -> bool:
-        """Handle a raw shell ``comm_msg`` if it is for a ``beakerlike`` comm; False otherwise.
+    def take(self, msg_type: str, frames: list[Any]) -> bool:
+        """Handle a shell ``comm_*`` message if it belongs to a ``beakerlike`` comm; False to leave it.
 
-        Called by the kernel before ipykernel's dispatch, so requests on our comms skip
-        the shell lock and comm hooks exactly as ``<name>_request`` messages do.
+        Called by the kernel on ipykernel's shell-channel thread with the frames after the
+        identities: ``comm_open`` for target ``beakerlike``, ``comm_msg`` and ``comm_close``
+        of open ``beakerlike`` comms. Everything else goes on to ipykernel (widgets etc.).
         """
         session = self.kernel.session
-        try:  # unverified peek at the comm id; the full deserialize below verifies the signature
-            _, frames = session.feed_identities(raw, copy=False)
+        try:  # unverified peek; the full deserialize below verifies the signature
             content = session.unpack(_frame_bytes(frames[4]))
-            channel = self.channels.get(content.get("comm_id"))
+            if msg_type == "comm_open":
+                ours = content.get("target_name") == TARGET_NAME
+            else:
+                ours = content.get("comm_id") in self.channels
         except Exception:
             return False
-        if channel is None:
+        if not ours:
             return False
         try:
             msg = session.deserialize(frames, content=True, copy=False)
         except Exception:
             self.kernel.log.error("Invalid comm message", exc_info=True)
             return True
-        channel.on_msg(msg)
+        if msg_type == "comm_msg":
+            channel = self.channels.get(msg["content"].get("comm_id"))
+            if channel is not None:
+                channel.on_msg(msg)
+            return True
+        # Opening and closing go through ipykernel's comm manager (it keeps the Comm objects).
+        kernel = self.kernel
+        kernel._publish_status("busy", "shell", parent=msg)
+        try:
+            getattr(kernel.comm_manager, msg_type)(None, None, msg)
+        finally:
+            kernel._publish_status("idle", "shell", parent=msg)
         return True
 
     def _closed(self, channel: CommChannel) -> None:
@@ -243,26 +241,23 @@ class CommTransport:
         channel.close()
 
     # -- the seam to the kernel's action runner -------------------------------------------
-    def start(self, coro: Any) -> None:
-        """Run a request's coroutine as a task on the current loop (like the message path)."""
-        task = asyncio.get_running_loop().create_task(coro, context=copy_context())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def run(self, action: str, message: dict[str, Any],
-                  publish: Callable[..., None]) -> dict[str, Any]:
-        """Run one request through the kernel's action runner; returns the reply content."""
-        return await self.kernel._run(action, message, publish=publish)
-
-    def cancel_msg(self, msg_id: str, reason: str) -> bool:
-        """Cancel the running action of request ``msg_id``."""
+    def submit(self, call: ActionCall) -> None:
+        """Hand one request to the kernel's runner, as the message path does."""
         kernel = self.kernel
-        with kernel._running_lock:
-            running = kernel.running.get(msg_id)
-        if running is None:
-            return False
-        running.cancel(reason)
-        return True
+        kernel._publish_status("busy", "shell", parent=call.parent)
+        act = kernel.resolve_action(call.action)
+        if act is not None and act.main_thread and self._on_shell_channel_thread():
+            # Between cells on the main thread: ipykernel's queue keeps its order with cells. The forwarded
+            # placeholder only tells the main shell to run the oldest held request (kernel.shell_main).
+            kernel.runner.hold(call)
+            session = kernel.session
+            placeholder = session.serialize(session.msg(protocol.request_type(call.action), {}))
+            kernel.shell_channel_thread.manager.get_shell_channel_to_subshell_socket(None).send_multipart(placeholder)
+        else:
+            kernel.runner.submit(call)
+
+    def _on_shell_channel_thread(self) -> bool:
+        return threading.current_thread() is getattr(self.kernel, "shell_channel_thread", None)
 
 
 class _PreviewFanout:
@@ -324,20 +319,3 @@ def _id_of(data: Any) -> str | None:
 def _watch_key(payload: Any, session: str) -> str:
     key = payload.get("key") if isinstance(payload, dict) else None
     return key if isinstance(key, str) and key else session
-
-
-def _adopt_parent(kernel: Any, msg: dict[str, Any]) -> None:
-    """Parent this task's output (print, display) to the request's ``comm_msg``."""
-    from ipykernel.ipkernel import IPythonKernel
-
-    super(IPythonKernel, kernel).set_parent([], msg, channel="shell")
-    display_pub = getattr(kernel.shell, "display_pub", None)
-    for out in (sys.stdout, sys.stderr, display_pub):
-        if hasattr(out, "set_thread_parent"):
-            out.set_thread_parent(msg)
-
-
-def _flush_output() -> None:
-    from .kernel import _flush_output as flush
-
-    flush()

@@ -26,7 +26,8 @@ SUPPORT = str(Path(__file__).parent / "support")
 
 @pytest.fixture(scope="module")
 async def kernel() -> AsyncIterator[KernelClient]:
-    async with running_kernel("sample_actions", "protocol_actions", pythonpath=[SUPPORT], autoload=False) as k:
+    async with running_kernel("sample_actions", "protocol_actions", "concurrency_actions", pythonpath=[SUPPORT],
+                              autoload=False) as k:
         yield k
 
 
@@ -281,6 +282,26 @@ async def test_two_comms_never_see_each_others_messages(kernel: KernelClient) ->
     finally:
         await a.close(shutdown=False)
         await b.close(shutdown=False)
+
+
+async def test_the_comm_answers_while_a_cell_blocks(kernel: KernelClient) -> None:
+    c = await comm_client(kernel)  # (connecting waits for a kernel_info_reply, which a blocked cell delays)
+    cell = kernel.send("execute_request", {"code": "import time; time.sleep(4); cell_finished = True",
+                                           "silent": False, "store_history": False, "user_expressions": {},
+                                           "allow_stdin": False, "stop_on_error": False})
+    try:
+        await anyio.sleep(0.3)
+        assert await c.call("where") == "beakerlike-actions"
+        assert cell.reply is None  # answered while the cell still blocks the main thread
+        # A main_thread action over the comm waits for the cell and runs between cells.
+        assert await c.call("main_note", key=uuid.uuid4().hex, tag="t") == {
+            "thread": "MainThread", "cell_finished": True}
+        assert cell.reply is not None
+    finally:
+        await c.close(shutdown=False)
+        with anyio.fail_after(30):
+            await cell.done.wait()
+        kernel._pending.pop(cell.request["header"]["msg_id"], None)
 
 
 async def test_auto_falls_back_to_the_comm_when_requests_are_dropped() -> None:

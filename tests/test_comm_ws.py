@@ -132,16 +132,12 @@ def test_interrupt_aborts(ws: WsClient, server: tuple[Server, str]) -> None:
     assert out.reply == {"status": "aborted", "reason": "interrupted"}
 
 
-def test_cancel_one_request_over_the_comm(servers: dict[str, tuple[Server, str]]) -> None:
-    srv, kid = servers["comm"]
-    ws = WsClient(srv.ws_url(kid), "comm")
-    try:
-        slow = ws.start("slow", {"seconds": 30})
-        assert ws.call("noop").reply == {"status": "ok", "return": None}  # the other request is unaffected
-        ws.cancel(slow)
-        assert ws.finish("slow", slow).reply == {"status": "aborted", "reason": "cancelled"}
-    finally:
-        ws.close()
+def test_cancel_one_request(ws: WsClient) -> None:
+    # The comm's {"cancel": {"id"}}; on the message path the cancel_action built-in.
+    slow = ws.start("slow", {"seconds": 30})
+    assert ws.call("noop").reply == {"status": "ok", "return": None}  # the other request is unaffected
+    ws.cancel(slow)
+    assert ws.finish("slow", slow).reply == {"status": "aborted", "reason": "cancelled"}
 
 
 def test_previews_reach_the_watching_binding(ws: WsClient) -> None:
@@ -182,3 +178,24 @@ def test_two_clients_with_a_comm_each(servers: dict[str, tuple[Server, str]]) ->
     finally:
         a.close()
         b.close()
+
+
+def test_comm_opens_and_answers_while_a_cell_blocks(servers: dict[str, tuple[Server, str]]) -> None:
+    srv, kid = servers["comm"]
+    runner = WsClient(srv.ws_url(kid), "messages")
+    name = f"after_{uuid.uuid4().hex[:8]}"
+    try:
+        cell = runner.send("execute_request", {"code": f"import time; time.sleep(4); {name} = 1", "silent": False,
+                                               "store_history": False, "user_expressions": {},
+                                               "allow_stdin": False, "stop_on_error": False})
+        runner.until(lambda m: m["header"]["msg_type"] == "execute_input"
+                     and m["parent_header"].get("msg_id") == cell["header"]["msg_id"])
+        late = WsClient(srv.ws_url(kid), "comm")  # comm_open is handled off the main thread: hello at once
+        try:
+            # The cell has not bound the name yet: the request was answered while the cell ran.
+            assert late.call("save_var", {"name": name}).reply["ename"] == "KeyError"
+        finally:
+            late.close()
+        runner.until(lambda m: m["channel"] == "shell" and m["parent_header"].get("msg_id") == cell["header"]["msg_id"])
+    finally:
+        runner.close()

@@ -11,7 +11,7 @@ import beakerlike
 def kernel_started(kernel) -> None:
     """Drop every action request message unanswered (comm requests still run)."""
 
-    async def dropped(subshell_id, raw) -> None:
+    def dropped(idents, parent, raw) -> None:
         return None
 
-    kernel._handle_action_message = dropped
+    kernel._take_action_request = dropped
