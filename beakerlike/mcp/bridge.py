@@ -117,7 +117,7 @@ class KernelBridge:
 
     async def start(self) -> None:
         """Read ``context_info`` and start following iopub."""
-        await self.refresh()
+        await self.refresh(announce=False)
         self.kernel.on_iopub = self._on_iopub
         self._pump = asyncio.create_task(self._run_pump())
 
@@ -134,12 +134,18 @@ class KernelBridge:
         await self.kernel.close(shutdown=self.owns_kernel)
 
     # -- discovery -------------------------------------------------------------
-    async def refresh(self) -> bool:
-        """Re-read ``context_info``; returns whether the exposed actions changed."""
+    async def refresh(self, *, announce: bool = True) -> bool:
+        """Re-read ``context_info``; returns whether the exposed actions changed.
+
+        A change is announced through ``on_tools_changed`` (unless ``announce`` is false),
+        whoever noticed it first: a tool call, a ``tools/list`` or an iopub event.
+        """
         info = await self.kernel.call("context_info", timeout=30)
         actions = {n: s for n, s in info.get("actions", {}).items() if self.config.exposes(n, s)}
-        changed = actions != self.actions
+        changed = actions != self.actions or info.get("context") != self.info.get("context")
         self.info, self.actions = info, actions
+        if changed and announce and self.on_tools_changed is not None:
+            await self.on_tools_changed()
         return changed
 
     @property
@@ -220,7 +226,7 @@ class KernelBridge:
             payload["context_info"] = dict(context_info)
         outcome = await self.run("context_setup_request", payload)
         if outcome.status == "ok":
-            self._events.put_nowait(("tools", None))
+            await self.refresh()
         return outcome
 
     async def execute(self, code: str, timeout: float | None = None) -> Outcome:
@@ -278,8 +284,8 @@ class KernelBridge:
                         await self.on_variables_changed(*data)
                 elif kind == "restart":
                     await self._after_restart()
-                elif await self.refresh() and self.on_tools_changed is not None:
-                    await self.on_tools_changed()
+                else:
+                    await self.refresh()
             except Exception:  # one failed notification must not stop the others
                 log.exception("beakerlike mcp: handling a kernel event (%s) failed", kind)
 
@@ -288,7 +294,7 @@ class KernelBridge:
         self._cancel_action = None
         for attempt in range(30):  # the new process may not answer at once
             try:
-                await self.refresh()
+                await self.refresh(announce=False)
                 break
             except (TimeoutError, ActionError):
                 if attempt == 29:

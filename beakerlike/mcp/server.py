@@ -234,8 +234,7 @@ def build_server(bridge: KernelBridge) -> tuple[BeakerlikeServer, Notifier]:
     bridge.on_variables_changed = notifier.variables_changed
 
     async def list_tools(ctx: ServerRequestContext[Any], params: Any) -> types.ListToolsResult:
-        if await bridge.refresh():  # e.g. a context switch whose notification is still on its way
-            await notifier.tools_changed()
+        await bridge.refresh()  # announces a change not announced yet (e.g. a restart whose message was lost)
         return types.ListToolsResult(tools=tools_of(bridge))
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -252,7 +251,6 @@ def build_server(bridge: KernelBridge) -> tuple[BeakerlikeServer, Notifier]:
                 return _usage_error("'context_info' must be an object or null")
             outcome = await bridge.switch_context(args["context"], info)
             if outcome.status == "ok":
-                await bridge.refresh()
                 outcome.content = {"status": "ok", "return": {"context": bridge.context,
                                                               "tools": [t.name for t in tools_of(bridge)]}}
             return tool_result(outcome)
