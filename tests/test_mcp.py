@@ -241,3 +241,24 @@ async def test_a_started_kernel_over_streamable_http():
         proc.wait(30)
     assert "run_job" in tools and "execute_code" not in tools
     assert result.structured_content["job_state"] == "done" and seen == [0.5, 1.0]
+
+
+async def test_a_kernel_restart_announces_tools_and_keeps_variables_watched(kernel):
+    async with connected(kernel) as client:
+        subs = [item_uri("y")]
+        async with client.listen(tools_list_changed=True, resource_subscriptions=subs) as sub:
+            await kernel.manager.restart_kernel(now=True)
+            with anyio.fail_after(60):
+                while True:  # until both of the test's channels reach the new process
+                    with contextlib.suppress(TimeoutError):
+                        await kernel.call("context_info", timeout=2)
+                        break
+            await client.list_tools()  # any traffic shows the server a new kernel process
+            with anyio.fail_after(30):
+                event = await sub.__anext__()
+            assert type(event).__name__ == "ToolsListChanged"
+            await kernel.execute("y = 1")
+            with anyio.fail_after(30):
+                event = await sub.__anext__()
+            assert event.uri == item_uri("y")
+        assert "run_job" in by_name(await client.list_tools())

@@ -86,6 +86,7 @@ class KernelBridge:
         self.watch_key = f"beakerlike-mcp-{uuid.uuid4().hex[:12]}"
         self._watchers = 0
         self._cancel_action: bool | None = None  # unknown until tried
+        self._kernel_session: str | None = None  # the kernel process's Session id: new after a restart
         self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
 
@@ -140,7 +141,10 @@ class KernelBridge:
         A change is announced through ``on_tools_changed`` (unless ``announce`` is false),
         whoever noticed it first: a tool call, a ``tools/list`` or an iopub event.
         """
-        info = await self.kernel.call("context_info", timeout=30)
+        outcome = await self.run("context_info_request", {}, timeout=30)
+        if outcome.status != "ok":
+            raise ActionError("context_info", outcome.content)
+        info = outcome.content["return"]
         actions = {n: s for n, s in info.get("actions", {}).items() if self.config.exposes(n, s)}
         changed = actions != self.actions or info.get("context") != self.info.get("context")
         self.info, self.actions = info, actions
@@ -187,6 +191,8 @@ class KernelBridge:
         finally:
             # The client keeps an exchange until someone pops it (call/request do the same).
             self.kernel._pending.pop(msg_id, None)
+        assert ex.reply is not None
+        self._note_session(ex.reply)
         stdout, stderr = _collect_output(ex)
         outcome = Outcome(ex.content, stdout, stderr)
         results = [m["content"].get("data", {}).get("text/plain") for m in ex.of_type("execute_result")]
@@ -266,14 +272,22 @@ class KernelBridge:
         self._events.put_nowait(("variables", (names, bool(meta.get("full")))))
 
     # -- iopub -----------------------------------------------------------------
+    def _note_session(self, msg: dict[str, Any]) -> None:
+        """A message from a new kernel process (a restart, even one whose ``starting`` we missed)."""
+        session = msg.get("header", {}).get("session")
+        if not session or session == self._kernel_session:
+            return
+        if self._kernel_session is not None:
+            self._events.put_nowait(("restart", None))
+        self._kernel_session = session
+
     def _on_iopub(self, msg: dict[str, Any]) -> None:
+        self._note_session(msg)
         kind = msg["header"]["msg_type"]
         if kind == "preview":
             self._on_preview(msg)
         elif kind == "context_setup_response":
             self._events.put_nowait(("tools", None))
-        elif kind == "status" and msg["content"].get("execution_state") == "starting":
-            self._events.put_nowait(("restart", None))
 
     async def _run_pump(self) -> None:
         while True:
