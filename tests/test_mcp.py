@@ -262,3 +262,15 @@ async def test_a_kernel_restart_announces_tools_and_keeps_variables_watched(kern
                 event = await sub.__anext__()
             assert event.uri == item_uri("y")
         assert "run_job" in by_name(await client.list_tools())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--existing", "/no/such/kernel.json"], "no connection file"),
+    (["--existing", "a.json", "--kernel", "b"], "not both"),
+    (["--transport", "websocket"], "must be stdio or http"),
+    (["--kernel", "no-such-kernelspec"], "no kernelspec named 'no-such-kernelspec'"),
+])
+def test_bad_options_are_clear_errors(args, message):
+    proc = subprocess.run([sys.executable, "-m", "beakerlike", "mcp", *args], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=60, env=server_env())
+    assert proc.returncode == 2 and message in proc.stderr and proc.stdout == ""

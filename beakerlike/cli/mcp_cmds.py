@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -39,6 +40,17 @@ def mcp(
     if transport not in ("stdio", "http"):
         print(f"error: --transport must be stdio or http, not {transport!r}", file=sys.stderr)
         raise typer.Exit(2)
+    if existing and not Path(existing).is_file():
+        print(f"error: no connection file {existing!r}", file=sys.stderr)
+        raise typer.Exit(2)
+    if kernel:
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+        try:
+            KernelSpecManager().get_kernel_spec(kernel)
+        except NoSuchKernel:
+            print(f"error: no kernelspec named {kernel!r} (see `jupyter kernelspec list`)", file=sys.stderr)
+            raise typer.Exit(2) from None
     config = McpConfig.from_env(allow=allow, deny=deny, execute_code=True if execute_code else None)
 
     def ready(url: str | None) -> None:
@@ -50,6 +62,8 @@ def mcp(
                           ready=ready))
     except KeyboardInterrupt:
         pass
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(2) from None
+    except Exception as exc:  # e.g. the kernel died at startup; task groups wrap it in an ExceptionGroup
+        while getattr(exc, "exceptions", None):
+            exc = exc.exceptions[0]  # type: ignore[attr-defined]
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
