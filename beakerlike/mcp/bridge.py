@@ -206,12 +206,23 @@ class KernelBridge:
         return await self.run(protocol.request_type(name), arguments, report, protocol.response_type(name))
 
     async def cancel(self, msg_id: str, ex: Exchange | None = None) -> str:
-        """Cancel the running request ``msg_id``; returns how (``cancel_action`` or ``interrupt``)."""
+        """Cancel the running request ``msg_id``; returns how (``cancel_action`` or ``interrupt``).
+
+        ``cancel_action`` stops just that request; an interrupt is the fallback when the
+        kernel has no such action or could not cancel it (a handler only an interrupt stops).
+        """
         how = "interrupt"
         if self._cancel_action is not False:
             try:
-                await self.kernel.call("cancel_action", {"msg_id": msg_id}, timeout=CANCEL_WAIT)
-                self._cancel_action, how = True, "cancel_action"
+                result = await self.kernel.call("cancel_action", {"msg_id": msg_id}, timeout=CANCEL_WAIT)
+                self._cancel_action = True
+                if isinstance(result, dict) and result.get("cancelled"):
+                    how = "cancel_action"
+                elif ex is not None:  # not in flight any more, or not cancellable: give its reply a moment
+                    with anyio.move_on_after(0.5):
+                        await ex.done.wait()
+                    if ex.reply is not None:
+                        how = "cancel_action"
             except ActionError as exc:
                 if exc.ename not in ("UnknownAction", "ValidationError"):
                     raise
