@@ -186,7 +186,8 @@ class KernelBridge:
         except BaseException:
             if ex.reply is None:
                 with anyio.CancelScope(shield=True):
-                    await self.cancel(msg_id, ex)
+                    how = await self.cancel(msg_id, ex)
+                log.info("cancelled %s (%s) by %s", msg_type, msg_id, how)
             raise
         finally:
             # The client keeps an exchange until someone pops it (call/request do the same).
