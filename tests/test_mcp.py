@@ -161,12 +161,22 @@ async def test_variables_after_a_cell_and_paging_a_dataframe(kernel):
             await client.read_resource(item_uri("nope"))
         with pytest.raises(Exception, match="KeyError"):
             await client.read_resource("beakerlike://variables/df/rows?columns=zz")
+        await kernel.execute("for i in range(1200):\n    globals()[f'v{i}'] = i")
+        pages, cursor = [], None
+        while True:
+            page_of = await client.list_resources(cursor=cursor)
+            pages.append([str(r.uri) for r in page_of.resources])
+            cursor = page_of.next_cursor
+            if cursor is None:
+                break
     df = listing["variables"]["df"]
     assert df["kind"] == "table" and df["shape"] == [1000, 2] and df["pageable"]
     assert item["application/vnd.beakerlike.preview+json"]["rows"][0][1] == "<script>x</script>"
     assert "<script>" not in item["text/html"]
     assert page["total"] == 1000 and page["rows"] == [[i] for i in range(990, 1000)]
     assert {"beakerlike://variables", item_uri("df")} <= resources
+    assert [len(p) for p in pages] == [501, 500, 203]  # + beakerlike://variables; + pd, df, i
+    assert len({u for p in pages for u in p}) == 1204
     assert any(t.startswith("beakerlike://variables/{name}/rows") for t in templates)
 
 

@@ -30,6 +30,8 @@ from .config import McpConfig
 log = logging.getLogger("beakerlike.mcp")
 
 RESOURCE_NOT_FOUND = -32002
+#: Variables per ``resources/list`` page (``nextCursor`` fetches the next).
+RESOURCES_PAGE = 500
 
 INSTRUCTIONS = (
     "Tools are the actions of a live beakerlike (Jupyter) kernel; their list follows the kernel's active "
@@ -274,13 +276,20 @@ def build_server(bridge: KernelBridge) -> tuple[BeakerlikeServer, Notifier]:
         return tool_result(await bridge.call_action(params.name, args, report))
 
     async def list_resources(ctx: ServerRequestContext[Any], params: Any) -> types.ListResourcesResult:
+        try:
+            start = int(params.cursor) if params is not None and params.cursor else 0
+        except ValueError:
+            raise MCPError(types.INVALID_PARAMS, f"invalid cursor {params.cursor!r}") from None
         snap = await bridge.snapshot()
-        listed = [types.Resource(uri=resources.VARIABLES_URI, name="variables", mime_type=resources.JSON_MIME,
-                                 description="Previews of the notebook's variables (what a preview panel shows).")]
-        for name, item in (snap.get("variables") or {}).items():
+        items = list((snap.get("variables") or {}).items())
+        listed = [] if start else [types.Resource(
+            uri=resources.VARIABLES_URI, name="variables", mime_type=resources.JSON_MIME,
+            description="Previews of the notebook's variables (what a preview panel shows).")]
+        for name, item in items[start:start + RESOURCES_PAGE]:
             listed.append(types.Resource(uri=resources.item_uri(name), name=name, mime_type=resources.JSON_MIME,
                                          description=resources.summary(item)))
-        return types.ListResourcesResult(resources=listed)
+        more = start + RESOURCES_PAGE < len(items)
+        return types.ListResourcesResult(resources=listed, next_cursor=str(start + RESOURCES_PAGE) if more else None)
 
     async def list_templates(ctx: ServerRequestContext[Any], params: Any) -> types.ListResourceTemplatesResult:
         return types.ListResourceTemplatesResult(resource_templates=[

@@ -20,7 +20,6 @@ import json
 import os
 import sqlite3
 import time
-import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,7 +172,7 @@ class Store:
         else:
             if not self.path.is_file():
                 raise FileNotFoundError(f"no store at {str(self.path)!r}")
-            uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?mode=ro"
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
             self.conn = sqlite3.connect(uri, uri=True, timeout=5, check_same_thread=False, isolation_level=None)
         try:
             self.needs_schema = self._check()
@@ -181,6 +180,11 @@ class Store:
                 raise NotAVarstore(f"{str(self.path)!r} is not a varstore (an SQLite database without its tables)")
             if write:
                 self.conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.OperationalError as exc:
+            self.conn.close()
+            if is_busy(exc):
+                raise self.busy_error(0) from None
+            raise NotAVarstore(f"{str(self.path)!r} is not a varstore: {exc}") from None
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise NotAVarstore(f"{str(self.path)!r} is not a varstore: {exc}") from None
