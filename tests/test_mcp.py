@@ -195,10 +195,17 @@ async def test_handshake_era_client_gets_notifications(kernel):
         assert client.server_capabilities.tools.list_changed
         with pytest.warns(MCPDeprecationWarning):  # handshake-era API, still what Claude Desktop speaks
             await client.session.subscribe_resource(item_uri("x"))
+        await client.list_resources()
         await kernel.execute("x = 41 + 1")
+        with anyio.fail_after(30):
+            while not {"notifications/resources/updated", "notifications/resources/list_changed"} <= set(methods()):
+                await anyio.sleep(0.02)
+        received.clear()
+        await kernel.execute("x = 43")  # same names: updated, but the list did not change
         with anyio.fail_after(30):
             while "notifications/resources/updated" not in methods():
                 await anyio.sleep(0.02)
+        assert "notifications/resources/list_changed" not in methods()
         await client.call_tool("switch_context", {"context": "data"})
         with anyio.fail_after(30):
             while "notifications/tools/list_changed" not in methods():

@@ -71,8 +71,8 @@ class KernelBridge:
     """A connected kernel plus what the MCP server needs to know about it.
 
     Callbacks the server sets: ``on_tools_changed()`` after the exposed actions changed,
-    ``on_variables_changed(names, full)`` after a cell changed variables (only while
-    :meth:`watch_variables` is on).
+    ``on_variables_changed(changed, removed, full)`` after a cell changed variables (while
+    anyone watches previews: :meth:`watch_variables`, or another client such as a panel).
     """
 
     def __init__(self, kernel: KernelClient, config: McpConfig, *, owns_kernel: bool = False) -> None:
@@ -82,7 +82,7 @@ class KernelBridge:
         self.info: dict[str, Any] = {}
         self.actions: dict[str, dict[str, Any]] = {}
         self.on_tools_changed: Callable[[], Awaitable[None]] | None = None
-        self.on_variables_changed: Callable[[list[str], bool], Awaitable[None]] | None = None
+        self.on_variables_changed: Callable[[list[str], list[str], bool], Awaitable[None]] | None = None
         self.watch_key = f"beakerlike-mcp-{uuid.uuid4().hex[:12]}"
         self._watchers = 0
         self._cancel_action: bool | None = None  # unknown until tried
@@ -279,9 +279,9 @@ class KernelBridge:
 
     def _on_preview(self, msg: dict[str, Any]) -> None:
         meta = (msg.get("metadata") or {}).get("beakerlike") or {}
-        names = list((msg.get("content") or {}).get("variables") or {})
-        names += list(((meta.get("removed") or {}).get("variables")) or [])
-        self._events.put_nowait(("variables", (names, bool(meta.get("full")))))
+        changed = list((msg.get("content") or {}).get("variables") or {})
+        removed = list(((meta.get("removed") or {}).get("variables")) or [])
+        self._events.put_nowait(("variables", (changed, removed, bool(meta.get("full")))))
 
     # -- iopub -----------------------------------------------------------------
     def _note_session(self, msg: dict[str, Any]) -> None:
@@ -331,4 +331,4 @@ class KernelBridge:
         if self.on_tools_changed is not None:
             await self.on_tools_changed()
         if self.on_variables_changed is not None:
-            await self.on_variables_changed([], True)
+            await self.on_variables_changed([], [], True)

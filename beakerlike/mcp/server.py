@@ -70,6 +70,8 @@ class Notifier:
         self.legacy: dict[object, tuple[Any, set[str]]] = {}
         #: URIs subscribed through ``subscriptions/listen`` streams
         self.listened: Counter[str] = Counter()
+        #: variable names as of the last ``resources/list`` and later previews (None: never listed)
+        self.names: set[str] | None = None
 
     # -- handshake era -----------------------------------------------------------
     async def on_initialized(self, ctx: ServerRequestContext[Any], params: Any) -> None:
@@ -123,25 +125,31 @@ class Notifier:
         await self.bus.publish(ToolsListChanged())
         await self._each_legacy(lambda session, uris: session.send_tool_list_changed())
 
-    async def variables_changed(self, names: list[str], full: bool) -> None:
-        """``notifications/resources/updated`` for the subscribed URIs the change touches."""
+    async def variables_changed(self, changed: list[str], removed: list[str], full: bool) -> None:
+        """``resources/updated`` for the subscribed URIs a cell touched; ``list_changed`` if names came or went."""
         subscribed = set(self.listened) | {u for _, uris in self.legacy.values() for u in uris}
-        touched = {resources.VARIABLES_URI, *(resources.item_uri(n) for n in names)}
+        touched = {resources.VARIABLES_URI, *(resources.item_uri(n) for n in [*changed, *removed])}
+        items = touched - {resources.VARIABLES_URI}
 
         def hit(uri: str) -> bool:
-            items = touched - {resources.VARIABLES_URI}
             return full or uri in touched or any(uri.startswith(t + "/") for t in items)
 
         updated = sorted(u for u in subscribed if hit(u))
         for uri in updated:
             await self.bus.publish(ResourceUpdated(uri=uri))
-        await self.bus.publish(ResourcesListChanged())
+        list_changed = False
+        if self.names is not None:
+            list_changed = full or bool(removed) or not set(changed) <= self.names
+            self.names = (self.names | set(changed)) - set(removed)
+        if list_changed:
+            await self.bus.publish(ResourcesListChanged())
 
         async def send(session: Any, uris: set[str]) -> None:
             for uri in updated:
                 if uri in uris:
                     await session.send_resource_updated(uri)
-            await session.send_resource_list_changed()
+            if list_changed:
+                await session.send_resource_list_changed()
 
         await self._each_legacy(send)
 
@@ -282,6 +290,7 @@ def build_server(bridge: KernelBridge) -> tuple[BeakerlikeServer, Notifier]:
             raise MCPError(types.INVALID_PARAMS, f"invalid cursor {params.cursor!r}") from None
         snap = await bridge.snapshot()
         items = list((snap.get("variables") or {}).items())
+        notifier.names = {name for name, _ in items}
         listed = [] if start else [types.Resource(
             uri=resources.VARIABLES_URI, name="variables", mime_type=resources.JSON_MIME,
             description="Previews of the notebook's variables (what a preview panel shows).")]
