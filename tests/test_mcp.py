@@ -220,9 +220,13 @@ async def test_execute_code_only_when_enabled_and_allow_deny_lists(kernel):
         tools = by_name(await client.list_tools())
         ran = await client.call_tool("execute_code", {"code": "y = 6 * 7\ny"})
         failed = await client.call_tool("execute_code", {"code": "1/0"})
+        slow = await client.call_tool("execute_code", {"code": "import time\ntime.sleep(60)", "timeout": 0.5})
+        after = await client.call_tool("execute_code", {"code": "y + 1"})
     assert "execute_code" in tools and "cancel_job" not in tools and "run_job" in tools
     assert ran.structured_content == {"result": "42"}
     assert failed.is_error and failed.structured_content["ename"] == "ZeroDivisionError"
+    assert slow.is_error and slow.structured_content["ename"] == "Timeout"
+    assert after.structured_content == {"result": "43"}  # the cell was interrupted, the kernel goes on
     env = server_env(BEAKERLIKE_MCP_ALLOW="list_jobs")
     async with Client(stdio("--existing", kernel.client.connection_file, env=env)) as client:
         tools = by_name(await client.list_tools())
