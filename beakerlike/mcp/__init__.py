@@ -7,7 +7,8 @@ enabled); resources are the variables' previews. See docs/agents.md.
 from .bridge import KernelBridge, Outcome
 from .config import McpConfig
 from .progress import ProgressTracker, progress_of
-from .server import build_server, serve, tool_result, tools_of
+from .server import build_server, serve
+from .tools import tool_result, tools_of
 
 __all__ = ["KernelBridge", "McpConfig", "Outcome", "ProgressTracker", "build_server", "progress_of", "serve",
            "tool_result", "tools_of"]
