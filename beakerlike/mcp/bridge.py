@@ -85,7 +85,7 @@ class KernelBridge:
         self.on_variables_changed: Callable[[list[str], list[str], bool], Awaitable[None]] | None = None
         self.watch_key = f"beakerlike-mcp-{uuid.uuid4().hex[:12]}"
         self._watchers = 0
-        self._cancel_action: bool | None = None  # unknown until tried
+        self._cancel_action: bool | None = None  # listed in context_info, else unknown until tried
         self._kernel_session: str | None = None  # the kernel process's Session id: new after a restart
         self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
@@ -147,6 +147,8 @@ class KernelBridge:
         info = outcome.content["return"]
         actions = {n: s for n, s in info.get("actions", {}).items() if self.config.exposes(n, s)}
         changed = actions != self.actions or info.get("context") != self.info.get("context")
+        if "cancel_action" in info.get("actions", {}):
+            self._cancel_action = True  # listed: cancel one request without interrupting the kernel
         self.info, self.actions = info, actions
         if changed and announce and self.on_tools_changed is not None:
             await self.on_tools_changed()
