@@ -188,8 +188,11 @@ class KernelBridge:
         except BaseException:
             if ex.reply is None:
                 with anyio.CancelScope(shield=True):
-                    how = await self.cancel(msg_id, ex)
-                log.info("cancelled %s (%s) by %s", msg_type, msg_id, how)
+                    try:
+                        how = await self.cancel(msg_id, ex)
+                        log.info("cancelled %s (%s) by %s", msg_type, msg_id, how)
+                    except Exception:  # the original error (usually the cancellation) goes on, not this one
+                        log.exception("could not cancel %s (%s)", msg_type, msg_id)
             raise
         finally:
             # The client keeps an exchange until someone pops it (call/request do the same).
