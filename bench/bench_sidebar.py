@@ -142,6 +142,8 @@ def _run_cells(page: Any, cells: int) -> None:
     page.wait_for_function("() => 'b49' in window.__bl.seen", timeout=TIMEOUT_MS)
     for i in range(cells):
         _run_selected(page, f"v{i}")
+        if (i + 1) % 50 == 0:
+            print(f"    {i + 1} cells", flush=True)
 
 
 def measure_panel(pw: Any, tmp: Path, mode: str, cells: int, jumps: int) -> dict[str, Any]:
@@ -220,9 +222,12 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="beakerlike-bench-sidebar-") as d, sync_playwright() as pw:
         tmp = Path(d)
-        print(f"{cells} cells `v{{i}} = i` after a 1000 x 10 DataFrame and 50 ints, run one by one, in JupyterLab")
+        print(f"{cells} cells `v{{i}} = i` after a 1000 x 10 DataFrame and 50 ints, run one by one, in JupyterLab",
+              flush=True)
         sidebar = measure_panel(pw, tmp, "sidebar", cells, jumps)
+        print(f"  sidebar   after idle: {_stats(sidebar['after'])}  ({sidebar['wall']:.1f} s)", flush=True)
         inspector = measure_panel(pw, tmp, "inspector", cells, 0)
+        print(f"  inspector after idle: {_stats(inspector['after'])}  ({inspector['wall']:.1f} s)", flush=True)
     print()
     print("panel update, measured in the page (MutationObserver vs the cell's idle / its execute_request):")
     for name, res in (("sidebar", sidebar), ("inspector", inspector)):
