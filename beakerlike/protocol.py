@@ -10,6 +10,8 @@ from __future__ import annotations
 import traceback as _traceback
 from typing import Any
 
+from . import messages
+
 REQUEST_SUFFIX = "_request"
 REPLY_SUFFIX = "_reply"
 RESPONSE_SUFFIX = "_response"
@@ -46,22 +48,15 @@ def response_type(action: str) -> str:
 
 
 def ok_reply(value: Any) -> dict[str, Any]:
-    """Content of a successful reply."""
-    return {"status": "ok", "return": value}
+    """Content of a successful reply (built from :class:`beakerlike.messages.OkReply`)."""
+    return messages.ok_reply(value)
 
 
 def error_reply(
     ename: str, evalue: str, traceback: list[str] | None = None, **extra: Any
 ) -> dict[str, Any]:
-    """Content of an error reply; ``extra`` adds structured detail (e.g. ``errors``)."""
-    content: dict[str, Any] = {
-        "status": "error",
-        "ename": ename,
-        "evalue": evalue,
-        "traceback": list(traceback or []),
-    }
-    content.update(extra)
-    return content
+    """Content of an error reply; ``extra`` adds ``errors`` (see :class:`~beakerlike.messages.ErrorReply`)."""
+    return messages.error_reply(ename, evalue, traceback, **extra)
 
 
 def exception_reply(exc: BaseException, **extra: Any) -> dict[str, Any]:
@@ -72,4 +67,4 @@ def exception_reply(exc: BaseException, **extra: Any) -> dict[str, Any]:
 
 def aborted_reply(reason: str = "cancelled") -> dict[str, Any]:
     """Content of a reply for a request that was cancelled before it finished."""
-    return {"status": "aborted", "reason": reason}
+    return messages.aborted_reply(reason)

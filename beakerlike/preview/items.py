@@ -6,15 +6,12 @@ import itertools
 import threading
 from typing import Any
 
+from ..messages import PREVIEW_MIME, PreviewFields
 from .previewers import Previewer, PreviewerRegistry
 from .safe import DEFAULT_LIMITS, Limits, ReprGuard, clip, escape, is_over_budget, json_cell, qualname, type_label
 
-PREVIEW_MIME = "application/vnd.beakerlike.preview+json"
-
-_FIELDS: dict[str, Any] = {
-    "kind": "object", "shape": None, "length": None, "summary": "", "columns": None, "rows": None,
-    "truncated": False, "status": "ok", "error": None, "pageable": False,
-}
+#: The ITEM's fields a previewer may leave out, with their defaults (from the message model).
+_FIELDS: dict[str, Any] = PreviewFields.defaults()
 
 
 def _base(name: str, obj: Any) -> dict[str, Any]:
