@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import app
+from .output import cell
+from .output import console as _make_console
 
-console = Console()
-err_console = Console(stderr=True)
+console = _make_console()
+err_console = _make_console(stderr=True)
 
 #: ``beakerlike new ...``; other command modules may add their own ``new`` commands to it.
 new_app = typer.Typer(help="Create a new project from a template.", no_args_is_help=True)
@@ -58,16 +59,20 @@ def plugins_cmd(
         return
     table = Table(title="beakerlike plugins")
     for column in ("plugin", "version", "source", "hooks", "adds", "status"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column)
     for p in plugins:
         adds = [*p["actions"], *(f"context:{c}" for c in p["contexts"]), *(f"previewer:{v}" for v in p["previewers"])]
         if p["blocked"]:
-            status = "[yellow]blocked[/]"
+            status = cell("blocked")
+            status.stylize("yellow")
         elif p["errors"]:
-            status = "[red]" + ("failed: " if not p["loaded"] else "error: ") + "; ".join(p["errors"]) + "[/]"
+            status = cell(("failed: " if not p["loaded"] else "error: ") + "; ".join(p["errors"]))
+            status.stylize("red")
         else:
-            status = "[green]ok[/]"
-        table.add_row(p["name"], p["version"] or "", p["source"], ", ".join(p["hooks"]), ", ".join(adds), status)
+            status = cell("ok")
+            status.stylize("green")
+        table.add_row(cell(p["name"]), cell(p["version"] or ""), cell(p["source"]), cell(", ".join(p["hooks"])),
+                      cell(", ".join(adds)), status)
     console.print(table)
 
 

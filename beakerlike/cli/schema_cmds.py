@@ -16,6 +16,7 @@ def schema(
     out: Annotated[Path | None, typer.Option("--out", help="Write one NAME.json per message into this directory "
                                                            "(stale files there are removed).")] = None,
     name: Annotated[str | None, typer.Argument(help="Print one schema, e.g. reply or item.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="List the schema names as JSON.")] = False,
 ) -> None:
     """Export the JSON Schemas of beakerlike messages (generated from beakerlike.messages)."""
     from ..messages import schemas, write_schemas
@@ -26,7 +27,7 @@ def schema(
         return
     found = schemas()
     if name is None:
-        print("\n".join(found))
+        print(json.dumps(list(found), indent=2) if as_json else "\n".join(found))
         return
     if name not in found:
         typer.echo(f"error: no schema named {name!r}; available: {', '.join(found)}", err=True)
