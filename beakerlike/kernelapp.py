@@ -9,7 +9,7 @@ from typing import Any
 
 import zmq
 from ipykernel.kernelapp import IPKernelApp
-from traitlets import Integer
+from traitlets import DottedObjectName, Integer
 
 #: Set by the ``beakerlike`` CLI for kernels it starts: no encryption warning on loopback.
 ENV_QUIET_LOOPBACK = "BEAKERLIKE_QUIET_LOOPBACK_WARNING"
@@ -38,6 +38,12 @@ class BeakerlikeKernelApp(IPKernelApp):
     """
 
     name = "beakerlike-kernel"
+
+    # print() inside an action handler goes to its request, in order with its responses (see _output).
+    outstream_class = DottedObjectName(
+        "beakerlike._output.ActionOutStream", allow_none=True, config=True,
+        help="The OutStream class for sys.stdout/sys.stderr (beakerlike's routes action output to its request).",
+    )
 
     iopub_hwm = Integer(
         100_000,

@@ -160,12 +160,16 @@ class Item(Wire):
 
 
 class Snapshot(Wire):
-    """``preview_watch``/``preview_snapshot`` return: every visible variable."""
+    """``preview_watch``/``preview_snapshot`` return: the visible variables, sorted by name, from ``offset``."""
 
     variables: dict[str, Item]
     removed: list[str]
     seq: int = Field(description="Sequence number of the last update published before this snapshot.")
     full: bool
+    offset: int = Field(description="Position of the first name in the sorted list of visible names.")
+    total: int = Field(description="How many visible names there are.")
+    more: bool = Field(description="Names follow this page: fetch them with preview_snapshot {offset}.")
+    omitted: int = Field(description="How many names follow this page.")
 
 
 class PreviewContent(Wire):
@@ -186,6 +190,8 @@ class PreviewMeta(Wire):
     removed: Removed
     seq: int = Field(description="Grows by one per published preview message.")
     full: bool = Field(description="True: replace the whole table.")
+    more: bool = Field(description="Changed names were left out (message size caps): fetch preview_snapshot.")
+    omitted: int = Field(description="How many changed names were left out.")
 
 
 class PreviewMetadata(Wire):
@@ -201,19 +207,42 @@ class Unwatched(Wire):
     watchers: int = Field(description="How many watchers remain.")
 
 
+class AttrStep(Wire):
+    """A path step into an object's stored attribute (looked up statically, nothing evaluated)."""
+
+    attr: str
+
+
+PathStep = str | int | AttrStep
+
+
+class Child(Wire):
+    """One entry of a page's ``children``: what a tree view shows for a member."""
+
+    name: str
+    step: PathStep | None = Field(description="Append to path to page this child; null: not addressable.")
+    type: str
+    summary: str
+    size: int | None
+    expandable: bool
+
+
 class Page(Wire):
     """``preview_page`` return (JSON rows)."""
 
-    omit_unset: ClassVar[frozenset[str]] = frozenset({"unit"})
+    omit_unset: ClassVar[frozenset[str]] = frozenset({"unit", "children", "total_columns"})
 
-    path: list[str | int]
+    path: list[PathStep]
     offset: int
-    limit: int = Field(description="The limit applied (capped at 10,000 rows or 100,000 characters).")
+    limit: int = Field(description="Rows asked for after the caps (max_page_rows, 50,000 cells); fewer rows "
+                                   "than this mean the end of the data.")
     total: int
     columns: list[str]
     rows: list[list[Any]]
     index: list[Any]
-    unit: Literal["characters"] | None = Field(default=None, description="Strings/bytes: offsets count characters.")
+    total_columns: int | None = Field(default=None, description="Tables and 2-d arrays: all columns.")
+    children: list[Child] | None = Field(default=None, description="Dicts, lists, tuples, sets, objects.")
+    unit: Literal["lines", "chunks"] | None = Field(default=None, description="Text: rows are lines or chunks.")
 
 
 class BinaryColumn(Wire):
@@ -227,10 +256,11 @@ class BinaryColumn(Wire):
 class BinaryPage(Wire):
     """``preview_page`` return with ``binary: true`` (also the ``preview_page_response`` content)."""
 
-    path: list[str | int]
+    path: list[PathStep]
     offset: int
     limit: int
     total: int
+    total_columns: int
     columns: list[BinaryColumn]
 
 
@@ -245,6 +275,7 @@ class ActionInfo(Wire):
     default_payload: dict[str, Any]
     streaming: bool
     concurrent: bool
+    main_thread: bool = Field(description="The handler runs on the kernel's main thread (waits for the cell).")
     timeout: float | None
     scope: Literal["public", "internal"]
     origin: str
@@ -306,6 +337,12 @@ class CancelResult(Wire):
     cancelled: bool = Field(description="Whether a running request with that msg_id was found and cancelled.")
 
 
+class Deleted(Wire):
+    """``delete_variable`` return."""
+
+    deleted: str
+
+
 #: ``return`` of the built-in actions' ``ok`` replies.
 BUILTIN_RETURNS: dict[str, Any] = {
     "context_info": ContextInfo,
@@ -315,6 +352,7 @@ BUILTIN_RETURNS: dict[str, Any] = {
     "preview_unwatch": Unwatched,
     "preview_page": Page | BinaryPage,
     "cancel_action": CancelResult,
+    "delete_variable": Deleted,
 }
 #: Content of the built-in actions' streamed responses.
 BUILTIN_RESPONSES: dict[str, Any] = {

@@ -55,7 +55,8 @@ def test_checker_catches_drift():
     item = {"text/plain": "x: int 1", "text/html": "x", "application/vnd.beakerlike.preview+json": {
         **messages.PreviewFields.defaults(), "name": "x", "type": "int", "module": "builtins", "secret": 1}}
     problems = checker.check({"header": {"msg_type": "preview"}, "content": {"variables": {"x": item}},
-                              "metadata": {"beakerlike": {"removed": {"variables": []}, "seq": 1, "full": False}}})
+                              "metadata": {"beakerlike": {"removed": {"variables": []}, "seq": 1, "full": False,
+                                                           "more": False, "omitted": 0}}})
     assert len(problems) == 1 and "secret" in problems[0]
 
 

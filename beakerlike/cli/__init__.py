@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "beakerlike.cli.plugin_cmds",
     "beakerlike.cli.demo_cmds",
     "beakerlike.cli.schema_cmds",
+    "beakerlike.cli.mcp_cmds",
 ]
 
 for _mod in COMMAND_MODULES:
