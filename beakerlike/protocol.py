@@ -8,13 +8,12 @@ what a reply's content looks like, so the protocol documented in
 from __future__ import annotations
 
 import json
-import traceback as _traceback
 import warnings
 from typing import Any
 
 from jupyter_client.session import json_packer
 
-from . import messages
+from . import messages, tracebacks
 
 REQUEST_SUFFIX = "_request"
 REPLY_SUFFIX = "_reply"
@@ -137,7 +136,8 @@ def exception_reply(exc: BaseException, **extra: Any) -> dict[str, Any]:
     still gives a sendable reply.
     """
     try:
-        tb = _traceback.format_exception(type(exc), exc, exc.__traceback__)
+        tb = tracebacks.handler_traceback(exc)  # from the handler's frame; the full one goes to the kernel log
+        tracebacks.log_full(exc)
     except Exception:  # formatting runs user code (__str__, __notes__)
         tb = []
     return error_reply(type_name(exc), describe(exc), tb, **extra)

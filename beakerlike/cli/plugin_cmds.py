@@ -109,16 +109,20 @@ def render(text: str, variables: dict[str, str]) -> str:
     return text
 
 
-def create_plugin(name: str, directory: Path | None = None) -> Path:
+def create_plugin(name: str, directory: Path | None = None, template: str = "plugin") -> Path:
     """Write a pip-installable plugin package for ``name`` and return its directory.
 
     ``directory`` defaults to ``./<name>``; it must not exist or must be empty.
+    ``template`` is ``plugin`` (one action) or ``context`` (a context with a setup
+    model, a previewer for its own type and a context action).
     """
     variables = plugin_names(name)
     target = Path(directory) if directory is not None else Path.cwd() / name
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise FileExistsError(f"{target} already exists and is not an empty directory")
-    source = TEMPLATES / "plugin"
+    source = TEMPLATES / template
+    if not source.is_dir():
+        raise ValueError(f"no template named {template!r}")
     for src in sorted(source.rglob("*.tmpl")):
         rel = render(str(src.relative_to(source))[: -len(".tmpl")], variables)
         if rel == "gitignore":
@@ -143,3 +147,20 @@ def new_plugin(
     variables = plugin_names(name)
     console.print(f"Created plugin [bold]{variables['dist']}[/] in {target}")
     console.print(f"  pip install -e {target}\n  pytest {target}\n  beakerlike call {variables['action']}")
+
+
+@new_app.command("context")
+def new_context(
+    name: Annotated[str, typer.Argument(help="Context name, e.g. rain (package beakerlike_rain).")],
+    directory: Annotated[Path | None, typer.Option("--dir", help="Where to create it (default: ./NAME).")] = None,
+) -> None:
+    """Create a context package: setup model, previewer for its own type, a context action, passing tests."""
+    try:
+        target = create_plugin(name, directory, template="context")
+    except (ValueError, FileExistsError) as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    variables = plugin_names(name)
+    console.print(f"Created context [bold]{variables['name']}[/] (package {variables['dist']}) in {target}")
+    console.print(f"  pip install -e {target}\n  pytest {target}\n"
+                  f"  beakerlike call context_setup context={variables['name']}")
