@@ -31,7 +31,9 @@ def test_context_scaffold_installs_and_its_tests_pass_in_a_fresh_venv(venv):
     assert listed["rain"]["errors"] == []
     switched = venv.run("beakerlike", "call", "--exec", "from beakerlike_rain import Reading\nr = Reading('x', [2.0])",
                         "context_setup", "context=rain")
-    assert json.loads(switched.stdout)["context"]["name"] == "rain"
+    lines = switched.stdout.splitlines()
+    assert lines[0].startswith("context_setup_response {")  # the streamed response, then the return value
+    assert json.loads("\n".join(lines[lines.index("{"):]))["context"]["name"] == "rain"
 
 
 def test_context_scaffold_files_are_valid_python(tmp_path):
