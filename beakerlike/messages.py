@@ -72,7 +72,7 @@ class FieldError(Wire):
 class ErrorReply(Wire):
     """``<name>_reply`` of a request that failed."""
 
-    omit_unset: ClassVar[frozenset[str]] = frozenset({"errors"})
+    omit_unset: ClassVar[frozenset[str]] = frozenset({"errors", "request_id"})
 
     status: Literal["error"] = "error"
     ename: str = Field(description="UnknownAction, ValidationError, ActionTimeout, SerializationError, or the "
@@ -81,6 +81,8 @@ class ErrorReply(Wire):
     traceback: list[str] = Field(description="Formatted traceback lines, starting at the handler's frame; "
                                              "empty for ValidationError and UnknownAction.")
     errors: list[FieldError] | None = Field(default=None, description="ValidationError only: every bad field.")
+    request_id: str | None = Field(default=None, description="Comm ProtocolError only: the request id already in "
+                                                             "flight on the comm.")
 
 
 class AbortedReply(Wire):
@@ -100,11 +102,13 @@ def ok_reply(value: Any) -> dict[str, Any]:
 
 
 def error_reply(ename: str, evalue: str, traceback: list[str] | None = None,
-                errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                errors: list[dict[str, Any]] | None = None, request_id: str | None = None) -> dict[str, Any]:
     """Content of an error reply; ``errors`` (ValidationError) lists each bad field."""
     fields: dict[str, Any] = {"ename": ename, "evalue": evalue, "traceback": list(traceback or [])}
     if errors is not None:
         fields["errors"] = errors
+    if request_id is not None:
+        fields["request_id"] = request_id
     return ErrorReply.model_construct(**fields).wire()
 
 
@@ -343,6 +347,112 @@ class Deleted(Wire):
     deleted: str
 
 
+# -- the comm binding (target "beakerlike"): comm_msg data -------------------------------------
+
+
+class CommHello(Wire):
+    """Sent once when a client opens a ``beakerlike`` comm."""
+
+    beakerlike_version: str
+    protocol_version: str
+    features: list[str] = Field(description="e.g. actions, streaming, buffers, cancel, previews.")
+
+
+class CommRequestBody(Wire):
+    """One action call on the comm."""
+
+    omit_unset: ClassVar[frozenset[str]] = frozenset({"payload"})
+
+    id: str = Field(min_length=1, description="Chosen by the client, unique among its requests in flight.")
+    action: str = Field(min_length=1)
+    payload: dict[str, Any] = Field(default_factory=dict, description="The request content (default {}).")
+
+
+class CommCancelBody(Wire):
+    """Cancel one request of this comm."""
+
+    id: str = Field(min_length=1)
+
+
+class CommResponseBody(Wire):
+    """One streamed response of a request."""
+
+    id: str
+    data: dict[str, Any] = Field(description="The <name>_response content.")
+
+
+class CommOkReply(OkReply):
+    """The ``ok`` reply of a comm request."""
+
+    id: str
+
+
+class CommErrorReply(ErrorReply):
+    """The ``error`` reply of a comm request (``id`` null for a ProtocolError without a usable id)."""
+
+    id: str | None
+
+
+class CommAbortedReply(AbortedReply):
+    """The ``aborted`` reply of a comm request."""
+
+    id: str
+
+
+CommReply = Annotated[CommOkReply | CommErrorReply | CommAbortedReply, Field(discriminator="status")]
+
+
+class CommPreviewBody(Wire):
+    """A preview update forwarded on the comm that watches."""
+
+    variables: dict[str, Item]
+    metadata: PreviewMetadata
+
+
+class CommHelloMsg(Wire):
+    """``{"hello": ...}``."""
+
+    hello: CommHello
+
+
+class CommRequestMsg(Wire):
+    """``{"request": ...}``."""
+
+    request: CommRequestBody
+
+
+class CommCancelMsg(Wire):
+    """``{"cancel": ...}``."""
+
+    cancel: CommCancelBody
+
+
+class CommResponseMsg(Wire):
+    """``{"response": ...}``."""
+
+    response: CommResponseBody
+
+
+class CommReplyMsg(Wire):
+    """``{"reply": ...}``."""
+
+    reply: CommReply
+
+
+class CommPreviewMsg(Wire):
+    """``{"preview": ...}``."""
+
+    preview: CommPreviewBody
+
+
+#: ``comm_msg`` data a client sends on a ``beakerlike`` comm.
+CommFromClient = CommRequestMsg | CommCancelMsg
+#: ``comm_msg`` data the kernel sends on a ``beakerlike`` comm.
+CommFromKernel = CommHelloMsg | CommResponseMsg | CommReplyMsg | CommPreviewMsg
+#: Keys of comm envelopes, by direction.
+COMM_KERNEL_KEYS = frozenset({"hello", "response", "reply", "preview"})
+
+
 #: ``return`` of the built-in actions' ``ok`` replies.
 BUILTIN_RETURNS: dict[str, Any] = {
     "context_info": ContextInfo,
@@ -401,6 +511,11 @@ def schemas() -> dict[str, dict[str, Any]]:
         "item": _schema(Item, "item", "ITEM: one variable's preview (a mime bundle)."),
         "preview.content": _schema(PreviewContent, "preview.content", "Content of the iopub preview message."),
         "preview.metadata": _schema(PreviewMetadata, "preview.metadata", "Metadata of the iopub preview message."),
+        "comm.from_client": _schema(CommFromClient, "comm.from_client",
+                                    "comm_msg data a client sends on a beakerlike comm: request or cancel."),
+        "comm.from_kernel": _schema(CommFromKernel, "comm.from_kernel",
+                                    "comm_msg data the kernel sends on a beakerlike comm: hello, response, reply, "
+                                    "preview."),
         "kernel_info_reply.beakerlike": _schema(KernelInfoBeakerlike, "kernel_info_reply.beakerlike",
                                                 "The beakerlike key of kernel_info_reply content."),
     }

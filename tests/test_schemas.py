@@ -84,3 +84,27 @@ async def test_builtin_messages_of_a_real_kernel_match(beakerlike_kernel, messag
     assert {"preview.content", "preview.metadata", "reply", "preview_watch_reply.return", "preview_page_reply.return",
             "preview_page_response", "context_setup_response", "context_setup_reply.return",
             "preview_unwatch_reply.return", "kernel_info_reply.beakerlike"} <= set(checker.checked)
+
+
+async def test_comm_binding_messages_match():
+    from conftest import _received
+
+    from beakerlike.client import KernelClient
+    from beakerlike.kernelspec import KERNEL_NAME
+
+    kernel = await KernelClient.start(KERNEL_NAME, transport="comm",
+                                      env={**__import__("os").environ, "BEAKERLIKE_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    try:
+        assert kernel.transport == "comm"
+        await kernel.call("preview_watch")
+        await kernel.execute("y = [1, 2, 3]")
+        await kernel.call("preview_page", path=["y"], limit=2)
+        with pytest.raises(ActionError, match="UnknownAction"):
+            await kernel.call("no_such_action")
+    finally:
+        await kernel.close()
+    checker = MessageChecker()
+    assert [p for m in _received for p in checker.check(m)] == []
+    assert checker.checked.get("comm.from_kernel", 0) >= 4  # hello, replies, preview
+    bad = {"header": {"msg_type": "comm_msg"}, "content": {"data": {"reply": {"id": "1", "status": "ok"}}}}
+    assert checker.check(bad)  # an ok reply without "return" is caught

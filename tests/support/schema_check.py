@@ -8,7 +8,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from beakerlike.messages import JUPYTER_REQUESTS
+from beakerlike.messages import COMM_KERNEL_KEYS, JUPYTER_REQUESTS
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 
@@ -38,6 +38,11 @@ class MessageChecker:
         if msg_type == "preview":
             return (self._check("preview.content", content, "preview content")
                     + self._check("preview.metadata", msg.get("metadata", {}), "preview metadata"))
+        if msg_type == "comm_msg":
+            data = content.get("data")
+            if isinstance(data, dict) and len(data) == 1 and set(data) <= COMM_KERNEL_KEYS:  # a beakerlike comm
+                return self._check("comm.from_kernel", data, "beakerlike comm_msg")
+            return []
         if msg_type == "kernel_info_reply":
             if "beakerlike" not in content:  # a stock kernel (tests compare with one)
                 return []
