@@ -36,6 +36,13 @@ def test_context_scaffold_installs_and_its_tests_pass_in_a_fresh_venv(venv):
     assert json.loads("\n".join(lines[lines.index("{"):]))["context"]["name"] == "rain"
 
 
+def test_the_wheel_ships_the_schemas(venv):
+    # The venv's beakerlike is installed from a wheel built from this checkout (not editable).
+    listed = venv.run("python", "-c", "import importlib.resources as r; "
+                      "print(sorted(p.name for p in r.files('beakerlike').joinpath('schemas').iterdir()))").stdout
+    assert "'reply.json'" in listed and "'item.json'" in listed and "'comm.from_kernel.json'" in listed
+
+
 def test_context_scaffold_files_are_valid_python(tmp_path):
     made = create_plugin("my-ctx", tmp_path / "c", template="context")
     for path in made.rglob("*.py"):
