@@ -23,7 +23,7 @@ from ipykernel.ipkernel import IPythonKernel
 from traitlets import Float
 
 from . import protocol
-from ._output import guard_display_pub
+from ._output import ActionOutStream, guard_display_pub
 from ._shellpipes import unbound_shell_pipes
 from ._version import __version__
 from .actions import Action
@@ -242,8 +242,10 @@ class BeakerlikeKernel(IPythonKernel):
         """Parent ``display``/``input``/``get_parent`` in the current context to an action request."""
         super(IPythonKernel, self).set_parent([], parent, channel="shell")
         display_pub = getattr(self.shell, "display_pub", None)
-        if display_pub is not None and hasattr(display_pub, "set_thread_parent"):
-            display_pub.set_thread_parent(parent)
+        for out in (sys.stdout, sys.stderr, display_pub):
+            # ActionOutStream hands text to the request itself; any other OutStream needs the parent.
+            if hasattr(out, "set_thread_parent") and not isinstance(out, ActionOutStream):
+                out.set_thread_parent(parent)
 
     def _format_display(self, obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         data, md = self.shell.display_formatter.format(obj)
