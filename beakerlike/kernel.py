@@ -69,6 +69,8 @@ def _unencodable(header: Mapping[str, Any]) -> list[str]:
     """Header fields holding text that cannot be sent back (lone surrogates)."""
     bad = []
     for key, value in header.items():
+        if type(value) is str and value.isascii():
+            continue  # the usual case, checked without encoding
         try:
             json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
         except (UnicodeError, ValueError, TypeError):
