@@ -80,11 +80,14 @@ async def run_action(
         return _flushed(request, protocol.aborted_reply(reason()))
     try:
         reply = protocol.ok_reply(to_jsonable_python(result))
+        why = protocol.packable(reply)  # e.g. a lone surrogate: to_jsonable_python lets it through
     except Exception as exc:
+        reply, why = None, f"{protocol.type_name(exc)}: {protocol.describe(exc)}"
+    if why is not None:
         reply = protocol.error_reply(
             "SerializationError",
-            f"action {action.name!r} returned a {type(result).__name__} that is not JSON "
-            f"serializable: {exc}",
+            f"action {action.name!r} returned a {protocol.type_name(result)} that is not JSON "
+            f"serializable: {why}",
         )
     return _flushed(request, reply)
 

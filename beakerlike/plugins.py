@@ -56,6 +56,7 @@ BUILTIN_PLUGINS: list[str] = [
     "beakerlike.builtin.contexts_plugin",
     "beakerlike.builtin.preview_plugin",
     "beakerlike.builtin.cancel",
+    "beakerlike.builtin.variables_plugin",
 ]
 
 

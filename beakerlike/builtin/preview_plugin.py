@@ -7,11 +7,15 @@ to the cell that caused them, before its ``status: idle``; see the protocol doc.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+
+import pydantic
+from typing_extensions import TypedDict
 
 from ..actions import action
 from ..hookspecs import hookimpl
 from ..preview import PreviewEngine, PreviewerRegistry, PreviewUpdate, builtin_previewers
+from ..preview.items import sendable
 from ..protocol import PREVIEW_MSG_TYPE
 
 #: Watcher key used while the active context asks for always-on previews.
@@ -57,6 +61,7 @@ class IopubPublisher:
         self.last_seq = update.seq
         k = self.kernel
         content, metadata = update.message()
+        content["variables"] = sendable(content["variables"])  # never a lost message, so seq never skips
         k.session.send(k.iopub_socket, PREVIEW_MSG_TYPE, content, parent=k.get_parent("shell"),
                        metadata=metadata, ident=k._topic(PREVIEW_MSG_TYPE))
 
@@ -108,7 +113,8 @@ def after_execute(kernel: Any, result: Any) -> None:
 
 
 def _snapshot_json(update: PreviewUpdate) -> dict[str, Any]:
-    return {"variables": update.items, "removed": update.removed, "seq": update.seq, "full": update.full}
+    return {"variables": sendable(update.items), "removed": update.removed, "seq": update.seq, "full": update.full,
+            "offset": update.offset, "total": update.total, "more": update.more, "omitted": update.omitted}
 
 
 @action
@@ -132,24 +138,38 @@ async def preview_unwatch(req, key: str | None = None) -> dict[str, Any]:
 
 
 @action
-async def preview_snapshot(req) -> dict[str, Any]:
-    """Previews of every user variable, without starting to watch."""
+async def preview_snapshot(
+    req, offset: Annotated[int, pydantic.Field(ge=0)] = 0, limit: Annotated[int, pydantic.Field(ge=0)] | None = None
+) -> dict[str, Any]:
+    """Previews of the user's variables (sorted by name, from ``offset``), without starting to watch.
+
+    At most ``limit`` items (capped at 20,000) and 16 MB; ``more``/``omitted`` say whether
+    (and how many) names follow: fetch them from ``offset + len(variables)``.
+    """
     engine = req.kernel.preview
-    return _snapshot_json(read_stable(engine.snapshot))
+    return _snapshot_json(read_stable(lambda: engine.snapshot(offset, limit)))
+
+
+class AttrStep(TypedDict):
+    """A path step into an object's stored attribute: ``{"attr": "name"}`` (looked up statically)."""
+
+    __pydantic_config__ = pydantic.ConfigDict(extra="forbid")  # type: ignore[misc]
+    attr: str
 
 
 @action
 async def preview_page(
     req,
-    path: list[str | int],
+    path: list[str | int | AttrStep],
     offset: int = 0,
     limit: int = 50,
     columns: list[str] | None = None,
     binary: bool = False,
 ) -> dict[str, Any]:
-    """One page of a large item addressed by ``path`` (``[name, key_or_index, ...]``).
+    """One page of a large item addressed by ``path`` (``[name, key_or_index_or_{"attr": name}, ...]``).
 
-    Returns ``{"path", "offset", "limit", "total", "columns", "rows", "index"}``.
+    Returns ``{"path", "offset", "limit", "total", "columns", "rows", "index"}``, plus
+    ``children`` for dicts, lists, tuples, sets and objects and ``unit`` for text.
     With ``binary=true`` (DataFrames and 1-2 d arrays) numeric columns are sent as
     little-endian buffers in one ``preview_page_response`` and the reply describes
     them (``columns: [{"column", "dtype", "buffer"}]``).
