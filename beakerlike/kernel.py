@@ -11,6 +11,7 @@ and run between cells. Every request ends in exactly one ``*_reply`` (see
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sys
@@ -19,6 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import zmq
 from ipykernel.ipkernel import IPythonKernel
 from traitlets import Float
 
@@ -49,6 +51,12 @@ def _flush_output() -> None:
                 out._flush()
         else:
             out.flush()
+
+
+def _send_now(stream: Any, frames: list[Any]) -> None:
+    """Send on a ZMQStream from its own thread without waiting for the next loop iteration."""
+    stream.send_multipart(frames)
+    stream.flush(zmq.POLLOUT)
 
 
 def _frame_bytes(frame: Any) -> bytes:
@@ -229,9 +237,9 @@ class BeakerlikeKernel(IPythonKernel):
                 content = protocol.error_reply("SerializationError", f"reply not JSON serializable: {exc!r}")
                 frames = session.serialize(session.msg(reply_type, content, parent=parent), ident=idents)
             if threading.current_thread() is self.shell_channel_thread:
-                stream.send_multipart(frames)
+                _send_now(stream, frames)
             else:
-                io_loop.add_callback(stream.send_multipart, frames)
+                io_loop.add_callback(_send_now, stream, frames)
             self._publish_status("idle", "shell", parent=parent)
 
         return send_reply
@@ -315,10 +323,24 @@ class BeakerlikeKernel(IPythonKernel):
                 pass
 
     async def shutdown_request(self, stream: Any, ident: Any, parent: Any) -> None:  # type: ignore[override]
-        """Cancel running actions and tell plugins before shutting down."""
+        """Cancel running actions (their ``aborted`` replies go out first) and tell plugins, then shut down."""
         self.cancel_actions("shutdown")
+        await self._settle_actions(timeout=2.0)
         self.host.call_each("kernel_shutdown", kernel=self)
         await super().shutdown_request(stream, ident, parent)
+
+    async def _settle_actions(self, timeout: float) -> None:
+        """Wait (bounded) until cancelled actions have replied and the shell thread has sent the replies."""
+        deadline = time.monotonic() + timeout
+        while not self.runner.settled and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        thread = self.shell_channel_thread
+        if thread is None:
+            return
+        sent = threading.Event()
+        thread.io_loop.add_callback(sent.set)  # runs after every reply handed to that thread before it
+        while not sent.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
 
     # -- execution hooks -------------------------------------------------------
     _interval_between_cells: float | None = None
