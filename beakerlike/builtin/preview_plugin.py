@@ -6,7 +6,8 @@ to the cell that caused them, before its ``status: idle``; see the protocol doc.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import pydantic
 from typing_extensions import TypedDict
@@ -19,6 +20,31 @@ from ..protocol import PREVIEW_MSG_TYPE
 
 #: Watcher key used while the active context asks for always-on previews.
 ALWAYS_ON_KEY = "__context_always_on__"
+
+T = TypeVar("T")
+
+
+class ChangedWhileReading(RuntimeError):
+    """A value changed while a preview read it (a running cell is modifying it); try again."""
+
+
+def _concurrent_mutation(exc: RuntimeError) -> bool:
+    text = str(exc)
+    return "during iteration" in text and ("changed" in text or "mutated" in text)
+
+
+def read_stable(read: Callable[[], T], attempts: int = 3) -> T:
+    """``read()``, retried when a running cell mutates what it iterates (actions run during cells).
+
+    Raises :class:`ChangedWhileReading` (a clear error reply) if it keeps changing.
+    """
+    for _ in range(attempts):
+        try:
+            return read()
+        except RuntimeError as exc:
+            if not _concurrent_mutation(exc):
+                raise
+    raise ChangedWhileReading("the value changed while reading (a running cell is modifying it); try again")
 
 
 class IopubPublisher:
@@ -99,7 +125,8 @@ async def preview_watch(req, key: str | None = None) -> dict[str, Any]:
     session) unless ``key`` is given. Returns ``{"variables", "removed", "seq", "full"}``.
     """
     watch_key = key or req.header.get("session") or "anonymous"
-    return _snapshot_json(req.kernel.preview.watch(watch_key, req.kernel.preview_publisher))
+    engine = req.kernel.preview
+    return _snapshot_json(read_stable(lambda: engine.watch(watch_key, req.kernel.preview_publisher)))
 
 
 @action
@@ -119,7 +146,8 @@ async def preview_snapshot(
     At most ``limit`` items (capped at 20,000) and 16 MB; ``more``/``omitted`` say whether
     (and how many) names follow: fetch them from ``offset + len(variables)``.
     """
-    return _snapshot_json(req.kernel.preview.snapshot(offset, limit))
+    engine = req.kernel.preview
+    return _snapshot_json(read_stable(lambda: engine.snapshot(offset, limit)))
 
 
 class AttrStep(TypedDict):
@@ -148,7 +176,7 @@ async def preview_page(
     """
     engine: PreviewEngine = req.kernel.preview
     if binary:
-        spec, buffers = engine.page_binary(path, offset, limit, columns)
+        spec, buffers = read_stable(lambda: engine.page_binary(path, offset, limit, columns))
         req.respond(spec, buffers=buffers)
         return spec
-    return engine.page(path, offset, limit, columns)
+    return read_stable(lambda: engine.page(path, offset, limit, columns))
