@@ -315,8 +315,7 @@ def wire_messages(draw: st.DrawFn, broken: bool) -> Wire:
         return {"msg_type": draw(MSG_TYPES), **extra}, draw(JSON_CONTENTS), b"{}", buffers, True
     head = draw(st.one_of(SURROGATE_HEADERS, st.fixed_dictionaries({"msg_type": MSG_TYPES})))
     content = draw(st.one_of(BROKEN_CONTENTS, JSON_CONTENTS))
-    metadata = draw(st.one_of(st.just(b"{}"), BROKEN_CONTENTS))
-    return {**extra, **head}, content, metadata, buffers, True
+    return {**extra, **head}, content, b"{}", buffers, True
 
 
 def _fuzz_wire(k: RawKernel, broken: bool) -> None:
@@ -352,8 +351,18 @@ def test_fuzz_wire(raw_kernel: RawKernel) -> None:
     _fuzz_wire(raw_kernel, broken=False)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 items 1-3: frames that are not JSON and lone surrogates in the "
-                   "header get no reply until branch `kernel` (message parsing) is merged; remove this marker then")
 def test_fuzz_wire_broken_frames(raw_kernel: RawKernel) -> None:
-    """Content or metadata that is not JSON (or 100,000 deep), lone surrogates in msg_type and session."""
+    """Content that is not JSON (or 100,000 deep), lone surrogates in msg_type and session (issue 11 items 1-3)."""
     _fuzz_wire(raw_kernel, broken=True)
+
+
+@pytest.mark.xfail(strict=True, reason="found by the fuzzer: a signed action request whose metadata or "
+                   "parent_header frame is not JSON gets no reply (kernel.route_shell_message logs it only); "
+                   "to be fixed in the kernel's message parsing -- remove this marker then")
+@pytest.mark.parametrize("frame", ["metadata", "parent"])
+def test_signed_request_with_a_broken_metadata_or_parent_frame_gets_a_reply(raw_kernel: RawKernel,
+                                                                           frame: str) -> None:
+    msg_id, header = raw_kernel.header("context_info_request")
+    broken = {"metadata": b"{{{", "parent": b"{}"} if frame == "metadata" else {"metadata": b"{}", "parent": b"\xff"}
+    raw_kernel.send_frames(json.dumps(header).encode(), b"{}", **broken)
+    assert raw_kernel.settle([msg_id], WIRE_WAIT) == []
