@@ -29,8 +29,12 @@ PREVIEW_MSG_TYPE = "preview"
 
 
 def action_of(msg_type: str) -> str | None:
-    """Return the action name of a ``<name>_request`` message type, else ``None``."""
-    if msg_type.endswith(REQUEST_SUFFIX) and len(msg_type) > len(REQUEST_SUFFIX):
+    """Return the action name of a ``<name>_request`` message type, else ``None``.
+
+    A bare ``_request`` names the empty action (it gets an ``UnknownAction`` reply like any
+    other unknown request, never silence).
+    """
+    if type(msg_type) is str and msg_type.endswith(REQUEST_SUFFIX):
         return msg_type[: -len(REQUEST_SUFFIX)]
     return None
 
