@@ -39,7 +39,7 @@ def first_user_frame(tb: TracebackType | None) -> TracebackType | None:
 def handler_traceback(exc: BaseException) -> list[str]:
     """``exc``'s formatted traceback, starting at the handler's frame (chained exceptions kept)."""
     trimmed = first_user_frame(exc.__traceback__)
-    return traceback.TracebackException(type(exc), exc, trimmed).format()  # type: ignore[return-value]
+    return list(traceback.TracebackException(type(exc), exc, trimmed).format())
 
 
 def full_traceback(exc: BaseException) -> list[str]:

@@ -16,7 +16,7 @@ def anyio_backend() -> str:
 
 # -- every beakerlike message a KernelClient receives is checked against docs/schemas ------------
 
-_received: list[dict] = []
+from schema_check import RECEIVED as _received  # noqa: E402  (support/ is on sys.path above)
 
 
 def _install_recorder() -> None:

@@ -73,7 +73,7 @@ async def test_builtin_messages_of_a_real_kernel_match(beakerlike_kernel, messag
     info = await beakerlike_kernel.request("kernel_info_request")
     assert "beakerlike" in info.content
     # Teardown (the autouse fixture) validates all of them; here: that they are seen and checked.
-    from conftest import _received
+    from schema_check import RECEIVED as _received
 
     checked = {m["header"]["msg_type"] for m in _received}
     assert {"preview", "preview_page_reply", "preview_page_response", "context_setup_response"} <= checked
@@ -87,7 +87,7 @@ async def test_builtin_messages_of_a_real_kernel_match(beakerlike_kernel, messag
 
 
 async def test_comm_binding_messages_match():
-    from conftest import _received
+    from schema_check import RECEIVED as _received
 
     from beakerlike.client import KernelClient
     from beakerlike.kernelspec import KERNEL_NAME

@@ -10,6 +10,9 @@ from jsonschema import Draft202012Validator
 
 from beakerlike.messages import COMM_KERNEL_KEYS, JUPYTER_REQUESTS
 
+#: Every message a KernelClient received during the current test (filled by tests/conftest.py).
+RECEIVED: list[dict] = []
+
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 
 
