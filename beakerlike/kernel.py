@@ -97,11 +97,11 @@ class BeakerlikeKernel(IPythonKernel):
     cell_switch_interval = Float(
         0.0001,
         config=True,
-        help="sys.setswitchinterval() while a cell runs, in seconds (0: leave Python's 0.005). A cell running "
-        "pure-Python code holds the GIL; each thread answering an action (shell channel, action loop, IOPub) "
-        "waits up to this long for it at every step, so with Python's default a no-op action took 5-10x longer "
-        "during such a cell (0.25 ms: 2.4x, 0.1 ms: 1.4-1.8x). Between cells the interpreter's own value is kept "
-        "(streaming throughput is better with it). Costs only cells that run several CPU-bound Python threads.",
+        help="sys.setswitchinterval() once an action request arrives while a cell runs, until the cell ends, in "
+        "seconds (0: leave Python's 0.005). A cell running pure-Python code holds the GIL; each thread answering "
+        "an action (shell channel, action loop, IOPub) waits up to this long for it at every step, so with "
+        "Python's default a no-op action took 5-10x longer during such a cell (0.25 ms: 2.4x, 0.1 ms: 1.4-1.8x). "
+        "Cells without concurrent actions and everything between cells keep the interpreter's own value.",
     )
 
     def __init__(self, **kwargs: Any) -> None:
@@ -214,6 +214,7 @@ class BeakerlikeKernel(IPythonKernel):
             publish=self._publisher(parent),
             lane=header.get("subshell_id") if isinstance(header.get("subshell_id"), str) else None,
         )
+        self._lower_switch_interval()
         self._publish_status("busy", "shell", parent=parent)
         act = self.resolve_action(name)
         if act is not None and act.main_thread:
@@ -343,18 +344,33 @@ class BeakerlikeKernel(IPythonKernel):
             await asyncio.sleep(0.005)
 
     # -- execution hooks -------------------------------------------------------
+    _cell_running = False
     _interval_between_cells: float | None = None
+    _interval_lock = threading.Lock()
+
+    def _lower_switch_interval(self) -> None:
+        """An action arrived while a cell runs: hand the GIL over quickly until the cell ends.
+
+        Only then, so short cells and everything between cells keep the interpreter's own value.
+        """
+        if self.cell_switch_interval <= 0 or not self._cell_running or self._interval_between_cells is not None:
+            return
+        with self._interval_lock:
+            if self._cell_running and self._interval_between_cells is None:
+                self._interval_between_cells = sys.getswitchinterval()
+                sys.setswitchinterval(self.cell_switch_interval)
 
     def _before_execute(self, info: Any) -> None:
-        if self.cell_switch_interval > 0 and self._interval_between_cells is None:
-            self._interval_between_cells = sys.getswitchinterval()
-            sys.setswitchinterval(self.cell_switch_interval)
+        self._cell_running = True
         self.host.call_each("before_execute", kernel=self, info=info)
 
     def _after_execute(self, result: Any) -> None:
+        self._cell_running = False
         if self._interval_between_cells is not None:
-            sys.setswitchinterval(self._interval_between_cells)
-            self._interval_between_cells = None
+            with self._interval_lock:
+                if self._interval_between_cells is not None:
+                    sys.setswitchinterval(self._interval_between_cells)
+                    self._interval_between_cells = None
         self._own_sigint_until = 0.0  # an interrupt's SIGINT that reached this cell is spent
         _flush_output()  # the cell's own output goes out before anything a hook publishes (its preview)
         self.host.call_each("after_execute", kernel=self, result=result)
