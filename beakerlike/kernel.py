@@ -247,10 +247,13 @@ class BeakerlikeKernel(IPythonKernel):
 
     def _publisher(self, parent: dict[str, Any]) -> Publisher:
         session, iopub = self.session, self.iopub_socket
-        topic = self._topic
+        topics: dict[str, bytes] = {}
 
         def publish(msg_type: str, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-            session.send(iopub, msg_type, content, parent=parent, ident=topic(msg_type), buffers=buffers)
+            ident = topics.get(msg_type)
+            if ident is None:
+                ident = topics[msg_type] = self._topic(msg_type)
+            session.send(iopub, msg_type, content, parent=parent, ident=ident, buffers=buffers)
 
         return publish
 
