@@ -12,6 +12,7 @@ and run between cells. Every request ends in exactly one ``*_reply`` (see
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import signal
 import sys
@@ -57,6 +58,29 @@ def _send_now(stream: Any, frames: list[Any]) -> None:
     """Send on a ZMQStream from its own thread without waiting for the next loop iteration."""
     stream.send_multipart(frames)
     stream.flush(zmq.POLLOUT)
+
+
+def _authentic(session: Any, frames: list[Any]) -> bool:
+    """Whether ``frames`` carry a valid, fresh signature (as ``Session.deserialize`` checks it)."""
+    if getattr(session, "auth", None) is None:
+        return True
+    signature = _frame_bytes(frames[0])
+    if not signature or signature in session.digest_history:
+        return False
+    return hmac.compare_digest(signature, session.sign([_frame_bytes(f) for f in frames[1:5]]))
+
+
+def _broken_frames(session: Any, frames: list[Any]) -> list[str]:
+    """Names of the parent_header/metadata frames that are not JSON objects."""
+    broken = []
+    for name, index in (("parent_header", 2), ("metadata", 3)):
+        try:
+            value = session.unpack(_frame_bytes(frames[index])) if len(frames) > index else None
+        except Exception:
+            value = None
+        if not isinstance(value, dict):
+            broken.append(name)
+    return broken
 
 
 def _frame_bytes(frame: Any) -> bytes:
@@ -181,19 +205,35 @@ class BeakerlikeKernel(IPythonKernel):
             return self.comm_transport.take(msg_type, frames)
         if msg_type in self._standard_shell_types or protocol.action_of(msg_type) is None:
             return False
+        broken: list[str] = []
         try:
             parent = session.deserialize(frames, content=False, copy=False)  # verifies the signature
         except Exception:
-            self.log.error("Invalid action message", exc_info=True)  # nothing trustworthy to reply to
-            return True
+            # Signed, with a readable header, but a parent_header/metadata frame that is not JSON: still a reply.
+            broken = _broken_frames(session, frames)
+            if not broken or not _authentic(session, frames):
+                self.log.error("Invalid action message", exc_info=True)  # nothing trustworthy to reply to
+                return True
+            parent = {"header": header, "msg_id": header.get("msg_id"), "msg_type": msg_type, "parent_header": {},
+                      "metadata": {}, "content": b"{}", "buffers": []}
         add_digest = getattr(session, "_add_digest", None)
         if add_digest is not None:  # replay protection, as a full deserialize records it
             add_digest(_frame_bytes(frames[0]))
-        self._take_action_request(idents, parent, msg)
+        self._take_action_request(idents, parent, msg, broken)
         return True
 
-    def _take_action_request(self, idents: list[Any], parent: dict[str, Any], raw: Any) -> None:
+    def _take_action_request(self, idents: list[Any], parent: dict[str, Any], raw: Any,
+                             broken: list[str] | None = None) -> None:
         bad = _unencodable(parent["header"])
+        if broken and not bad:
+            header = parent["header"]
+            self._publish_status("busy", "shell", parent=parent)
+            reason = f"request {' and '.join(broken)} frame is not valid JSON"
+            reply = protocol.error_reply("ValidationError", reason, [],
+                                         errors=[{"loc": [b], "msg": reason, "type": "json_invalid"} for b in broken])
+            name = protocol.action_of(header["msg_type"]) or header["msg_type"]
+            self._shell_reply_sender(idents, parent, protocol.reply_type(name))(reply)
+            return
         if bad:
             safe = {**parent, "header": _json_safe(parent["header"])}
             name = protocol.action_of(safe["header"]["msg_type"]) or "unknown"
