@@ -12,6 +12,7 @@ and run between cells. Every request ends in exactly one ``*_reply`` (see
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import signal
 import sys
@@ -59,6 +60,29 @@ def _send_now(stream: Any, frames: list[Any]) -> None:
     stream.flush(zmq.POLLOUT)
 
 
+def _authentic(session: Any, frames: list[Any]) -> bool:
+    """Whether ``frames`` carry a valid, fresh signature (as ``Session.deserialize`` checks it)."""
+    if getattr(session, "auth", None) is None:
+        return True
+    signature = _frame_bytes(frames[0])
+    if not signature or signature in session.digest_history:
+        return False
+    return hmac.compare_digest(signature, session.sign([_frame_bytes(f) for f in frames[1:5]]))
+
+
+def _broken_frames(session: Any, frames: list[Any]) -> list[str]:
+    """Names of the parent_header/metadata frames that are not JSON objects."""
+    broken = []
+    for name, index in (("parent_header", 2), ("metadata", 3)):
+        try:
+            value = session.unpack(_frame_bytes(frames[index])) if len(frames) > index else None
+        except Exception:
+            value = None
+        if not isinstance(value, dict):
+            broken.append(name)
+    return broken
+
+
 def _frame_bytes(frame: Any) -> bytes:
     return frame.bytes if hasattr(frame, "bytes") else bytes(frame)
 
@@ -97,11 +121,11 @@ class BeakerlikeKernel(IPythonKernel):
     cell_switch_interval = Float(
         0.0001,
         config=True,
-        help="sys.setswitchinterval() while a cell runs, in seconds (0: leave Python's 0.005). A cell running "
-        "pure-Python code holds the GIL; each thread answering an action (shell channel, action loop, IOPub) "
-        "waits up to this long for it at every step, so with Python's default a no-op action took 5-10x longer "
-        "during such a cell (0.25 ms: 2.4x, 0.1 ms: 1.4-1.8x). Between cells the interpreter's own value is kept "
-        "(streaming throughput is better with it). Costs only cells that run several CPU-bound Python threads.",
+        help="sys.setswitchinterval() once an action request arrives while a cell runs, until the cell ends, in "
+        "seconds (0: leave Python's 0.005). A cell running pure-Python code holds the GIL; each thread answering "
+        "an action (shell channel, action loop, IOPub) waits up to this long for it at every step, so with "
+        "Python's default a no-op action took 5-10x longer during such a cell (0.25 ms: 2.4x, 0.1 ms: 1.4-1.8x). "
+        "Cells without concurrent actions and everything between cells keep the interpreter's own value.",
     )
 
     def __init__(self, **kwargs: Any) -> None:
@@ -181,19 +205,35 @@ class BeakerlikeKernel(IPythonKernel):
             return self.comm_transport.take(msg_type, frames)
         if msg_type in self._standard_shell_types or protocol.action_of(msg_type) is None:
             return False
+        broken: list[str] = []
         try:
             parent = session.deserialize(frames, content=False, copy=False)  # verifies the signature
         except Exception:
-            self.log.error("Invalid action message", exc_info=True)  # nothing trustworthy to reply to
-            return True
+            # Signed, with a readable header, but a parent_header/metadata frame that is not JSON: still a reply.
+            broken = _broken_frames(session, frames)
+            if not broken or not _authentic(session, frames):
+                self.log.error("Invalid action message", exc_info=True)  # nothing trustworthy to reply to
+                return True
+            parent = {"header": header, "msg_id": header.get("msg_id"), "msg_type": msg_type, "parent_header": {},
+                      "metadata": {}, "content": b"{}", "buffers": []}
         add_digest = getattr(session, "_add_digest", None)
         if add_digest is not None:  # replay protection, as a full deserialize records it
             add_digest(_frame_bytes(frames[0]))
-        self._take_action_request(idents, parent, msg)
+        self._take_action_request(idents, parent, msg, broken)
         return True
 
-    def _take_action_request(self, idents: list[Any], parent: dict[str, Any], raw: Any) -> None:
+    def _take_action_request(self, idents: list[Any], parent: dict[str, Any], raw: Any,
+                             broken: list[str] | None = None) -> None:
         bad = _unencodable(parent["header"])
+        if broken and not bad:
+            header = parent["header"]
+            self._publish_status("busy", "shell", parent=parent)
+            reason = f"request {' and '.join(broken)} frame is not valid JSON"
+            reply = protocol.error_reply("ValidationError", reason, [],
+                                         errors=[{"loc": [b], "msg": reason, "type": "json_invalid"} for b in broken])
+            name = protocol.action_of(header["msg_type"]) or header["msg_type"]
+            self._shell_reply_sender(idents, parent, protocol.reply_type(name))(reply)
+            return
         if bad:
             safe = {**parent, "header": _json_safe(parent["header"])}
             name = protocol.action_of(safe["header"]["msg_type"]) or "unknown"
@@ -214,6 +254,7 @@ class BeakerlikeKernel(IPythonKernel):
             publish=self._publisher(parent),
             lane=header.get("subshell_id") if isinstance(header.get("subshell_id"), str) else None,
         )
+        self._lower_switch_interval()
         self._publish_status("busy", "shell", parent=parent)
         act = self.resolve_action(name)
         if act is not None and act.main_thread:
@@ -246,10 +287,13 @@ class BeakerlikeKernel(IPythonKernel):
 
     def _publisher(self, parent: dict[str, Any]) -> Publisher:
         session, iopub = self.session, self.iopub_socket
-        topic = self._topic
+        topics: dict[str, bytes] = {}
 
         def publish(msg_type: str, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-            session.send(iopub, msg_type, content, parent=parent, ident=topic(msg_type), buffers=buffers)
+            ident = topics.get(msg_type)
+            if ident is None:
+                ident = topics[msg_type] = self._topic(msg_type)
+            session.send(iopub, msg_type, content, parent=parent, ident=ident, buffers=buffers)
 
         return publish
 
@@ -343,18 +387,33 @@ class BeakerlikeKernel(IPythonKernel):
             await asyncio.sleep(0.005)
 
     # -- execution hooks -------------------------------------------------------
+    _cell_running = False
     _interval_between_cells: float | None = None
+    _interval_lock = threading.Lock()
+
+    def _lower_switch_interval(self) -> None:
+        """An action arrived while a cell runs: hand the GIL over quickly until the cell ends.
+
+        Only then, so short cells and everything between cells keep the interpreter's own value.
+        """
+        if self.cell_switch_interval <= 0 or not self._cell_running or self._interval_between_cells is not None:
+            return
+        with self._interval_lock:
+            if self._cell_running and self._interval_between_cells is None:
+                self._interval_between_cells = sys.getswitchinterval()
+                sys.setswitchinterval(self.cell_switch_interval)
 
     def _before_execute(self, info: Any) -> None:
-        if self.cell_switch_interval > 0 and self._interval_between_cells is None:
-            self._interval_between_cells = sys.getswitchinterval()
-            sys.setswitchinterval(self.cell_switch_interval)
+        self._cell_running = True
         self.host.call_each("before_execute", kernel=self, info=info)
 
     def _after_execute(self, result: Any) -> None:
+        self._cell_running = False
         if self._interval_between_cells is not None:
-            sys.setswitchinterval(self._interval_between_cells)
-            self._interval_between_cells = None
+            with self._interval_lock:
+                if self._interval_between_cells is not None:
+                    sys.setswitchinterval(self._interval_between_cells)
+                    self._interval_between_cells = None
         self._own_sigint_until = 0.0  # an interrupt's SIGINT that reached this cell is spent
         _flush_output()  # the cell's own output goes out before anything a hook publishes (its preview)
         self.host.call_each("after_execute", kernel=self, result=result)

@@ -356,9 +356,6 @@ def test_fuzz_wire_broken_frames(raw_kernel: RawKernel) -> None:
     _fuzz_wire(raw_kernel, broken=True)
 
 
-@pytest.mark.xfail(strict=True, reason="found by the fuzzer: a signed action request whose metadata or "
-                   "parent_header frame is not JSON gets no reply (kernel.route_shell_message logs it only); "
-                   "to be fixed in the kernel's message parsing -- remove this marker then")
 @pytest.mark.parametrize("frame", ["metadata", "parent"])
 def test_signed_request_with_a_broken_metadata_or_parent_frame_gets_a_reply(raw_kernel: RawKernel,
                                                                            frame: str) -> None:
