@@ -330,9 +330,11 @@ class PreviewEngine:
             self.stats.full_scans += 1
             # Set operations and comprehensions, not one loop with branches: namespaces of 500,000 names happen.
             recheck = set(self._pending)
-            for name in ns.keys() - known.keys() - unsent.keys():  # names the watchers were never told about
-                if type(name) is str and name[:1] != "_" and name in ns and self.visible(name, ns[name]):
-                    changed.add(name)
+            new = {n for n in ns.keys() - known.keys() - unsent.keys()  # names the watchers were never told about
+                   if type(n) is str and n[:1] != "_" and (n.isascii() or _utf8(n))}
+            hidden = self.hidden
+            new -= {n for n in hidden.keys() & new if hidden[n] is ns.get(n)}  # what visible() checks, in bulk
+            changed |= new
             get = ns.get
             moved = [n for n, e in known.items() if id(get(n, _MISSING)) != e.ident]
             moved += [n for n, ident in unsent.items() if id(get(n, _MISSING)) != ident]
