@@ -139,11 +139,14 @@ def exception_reply(exc: BaseException, **extra: Any) -> dict[str, Any]:
     Never raises: an exception whose ``__str__`` raises (or returns a lone surrogate)
     still gives a sendable reply.
     """
-    try:
-        tb = tracebacks.handler_traceback(exc)  # from the handler's frame; the full one goes to the kernel log
-        tracebacks.log_full(exc)
-    except Exception:  # formatting runs user code (__str__, __notes__)
+    try:  # formatting runs user code (__str__, __notes__, a metaclass's attributes); list() runs it here
+        tb = list(tracebacks.handler_traceback(exc))  # from the handler's frame; the full one goes to the kernel log
+    except Exception:
         tb = []
+    try:
+        tracebacks.log_full(exc)
+    except Exception:
+        pass
     return error_reply(type_name(exc), describe(exc), tb, **extra)
 
 
