@@ -70,17 +70,20 @@ def _authentic(session: Any, frames: list[Any]) -> bool:
     return hmac.compare_digest(signature, session.sign([_frame_bytes(f) for f in frames[1:5]]))
 
 
-def _broken_frames(session: Any, frames: list[Any]) -> list[str]:
-    """Names of the parent_header/metadata frames that are not JSON objects."""
+def _parent_and_metadata(session: Any, frames: list[Any]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The parent_header and metadata frames as dicts (``{}`` when broken) and the names of the broken ones."""
+    values: list[dict[str, Any]] = []
     broken = []
     for name, index in (("parent_header", 2), ("metadata", 3)):
         try:
-            value = session.unpack(_frame_bytes(frames[index])) if len(frames) > index else None
+            value = session.unpack(_frame_bytes(frames[index]))
         except Exception:
             value = None
         if not isinstance(value, dict):
             broken.append(name)
-    return broken
+            value = {}
+        values.append(value)
+    return values[0], values[1], broken
 
 
 def _frame_bytes(frame: Any) -> bytes:
@@ -205,20 +208,19 @@ class BeakerlikeKernel(IPythonKernel):
             return self.comm_transport.take(msg_type, frames)
         if msg_type in self._standard_shell_types or protocol.action_of(msg_type) is None:
             return False
-        broken: list[str] = []
-        try:
-            parent = session.deserialize(frames, content=False, copy=False)  # verifies the signature
-        except Exception:
-            # Signed, with a readable header, but a parent_header/metadata frame that is not JSON: still a reply.
-            broken = _broken_frames(session, frames)
-            if not broken or not _authentic(session, frames):
-                self.log.error("Invalid action message", exc_info=True)  # nothing trustworthy to reply to
-                return True
-            parent = {"header": header, "msg_id": header.get("msg_id"), "msg_type": msg_type, "parent_header": {},
-                      "metadata": {}, "content": b"{}", "buffers": []}
+        # Verified here rather than by Session.deserialize: the same checks (signed, fresh, HMAC of the four
+        # frames), without parsing the header twice or its dates (dateutil: ~35 us per request, and a datetime
+        # parent date is formatted again in every message parented to it); a broken parent_header/metadata
+        # frame of a signed request gets an error reply instead of silence.
+        if len(frames) < 5 or "msg_id" not in header or not _authentic(session, frames):
+            self.log.error("Invalid action message: %s", "bad signature" if len(frames) >= 5 else "too few frames")
+            return True
         add_digest = getattr(session, "_add_digest", None)
-        if add_digest is not None:  # replay protection, as a full deserialize records it
+        if add_digest is not None:  # replay protection, as Session.deserialize records it
             add_digest(_frame_bytes(frames[0]))
+        parent_header, metadata, broken = _parent_and_metadata(session, frames)
+        parent = {"header": header, "msg_id": header["msg_id"], "msg_type": msg_type, "parent_header": parent_header,
+                  "metadata": metadata, "content": _frame_bytes(frames[4]), "buffers": list(frames[5:])}
         self._take_action_request(idents, parent, msg, broken)
         return True
 
