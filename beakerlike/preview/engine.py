@@ -33,6 +33,9 @@ log = logging.getLogger("beakerlike.preview")
 IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, frozenset, range, type(Ellipsis))
 
 
+_MISSING = object()
+
+
 def _utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -325,18 +328,22 @@ class PreviewEngine:
                         entry.fresh = True  # reused by _build
         if full_scan:
             self.stats.full_scans += 1
+            # Set operations and comprehensions, not one loop with branches: namespaces of 500,000 names happen.
             recheck = set(self._pending)
-            for name, value in list(ns.items()):
-                entry = known.get(name)
-                if entry is None:
-                    if (unsent.get(name) != id(value) and type(name) is str and name[:1] != "_"
-                            and self.visible(name, value)):
-                        changed.add(name)
-                elif entry.ident != id(value):
+            new = {n for n in ns.keys() - known.keys() - unsent.keys()  # names the watchers were never told about
+                   if type(n) is str and n[:1] != "_" and (n.isascii() or _utf8(n))}
+            hidden = self.hidden
+            new -= {n for n in hidden.keys() & new if hidden[n] is ns.get(n)}  # what visible() checks, in bulk
+            changed |= new
+            get = ns.get
+            moved = [n for n, e in known.items() if id(get(n, _MISSING)) != e.ident]
+            moved += [n for n, ident in unsent.items() if id(get(n, _MISSING)) != ident]
+            for name in moved:  # rebound or deleted
+                if name in ns:
                     changed.add(name)
                     recheck.add(name)  # visibility re-checked below
-            removed |= {n for n in known if n not in ns}
-            removed |= {n for n in unsent if n not in ns}
+                else:
+                    removed.add(name)
             removed |= {n for n in recheck if n in ns and not self.visible(n, ns[n])}
         changed -= removed
         return changed, removed

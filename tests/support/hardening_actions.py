@@ -64,3 +64,22 @@ def preview_raw_rows(obj, limits):
 @beakerlike.hookimpl
 def register_previewers(register):
     register(beakerlike.Previewer((RawRows,), preview_raw_rows, name="raw-rows", trusted=True, exact=True))
+
+
+
+@beakerlike.action
+def respond_from_thread(req, n: int = 3) -> int:
+    """A ``def`` handler streaming ``n`` responses from its worker thread."""
+    for i in range(n):
+        req.respond({"i": i})
+    return n
+
+
+@beakerlike.action
+async def rss(req) -> int:
+    """The kernel process's resident set size in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")

@@ -98,7 +98,7 @@ def _check_target(target: str, explicit: bool, overwrite: bool, namespace: Any) 
             f"or overwrite: true to replace it")
 
 
-@beakerlike.action
+@beakerlike.action(main_thread=True)  # writes into the namespace: between cells, never mid-cell
 async def load_var(
     req, name: str | None = None, id: int | None = None, as_name: str | None = None, store: str | None = None,
     overwrite: bool = False,
