@@ -167,6 +167,11 @@ export class RunCard extends Widget {
     const run = this.run;
     this._result.replaceChildren();
     if (run.state === 'ok') {
+      // The whole value as JSON on the card, for copying by scripts and tests.
+      const text = JSON.stringify(run.result ?? null);
+      if (text.length <= 100_000) {
+        this.node.dataset.return = text;
+      }
       const bar = h('div', 'bl-run-result-head');
       bar.append(h('span', 'bl-run-result-title', 'Return value'));
       const copy = h('button', 'jp-mod-styled jp-mod-reject bl-run-copy', 'Copy');

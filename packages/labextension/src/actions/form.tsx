@@ -164,6 +164,27 @@ export class PayloadForm extends ReactWidget {
     this.update();
   }
 
+  /**
+   * rjsf fills optional array fields with `[]`; the kernel reads `[]` as "none" rather
+   * than "not given" (`columns: []` selects no column). Drop empty arrays and objects
+   * of optional fields the prefill did not have, so the handler's default applies.
+   */
+  private _prune(data: JSONObject): JSONObject {
+    const required = new Set(Array.isArray(this._schema.required) ? (this._schema.required as string[]) : []);
+    const out: JSONObject = {};
+    for (const [key, value] of Object.entries(data)) {
+      const empty =
+        value !== null &&
+        typeof value === 'object' &&
+        (Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0);
+      if (empty && !required.has(key) && !(key in this._options.initial)) {
+        continue;
+      }
+      out[key] = value;
+    }
+    return out;
+  }
+
   private _submit(payload: JSONObject): void {
     this._extra = undefined;
     this._message = '';
@@ -187,6 +208,7 @@ export class PayloadForm extends ReactWidget {
     if (this._mode === 'json') {
       return (
         <div className="bl-form-json" data-mode="json">
+          <div className="bl-form-buttons bl-form-top">{toggle}</div>
           {message}
           <textarea
             className="jp-mod-styled bl-form-json-text"
@@ -197,7 +219,6 @@ export class PayloadForm extends ReactWidget {
           />
           {this._jsonError ? <div className="bl-form-message">{this._jsonError}</div> : null}
           <div className="bl-form-buttons">
-            {toggle}
             <button
               type="button"
               className="jp-mod-styled jp-mod-accept bl-form-submit"
@@ -220,6 +241,7 @@ export class PayloadForm extends ReactWidget {
     const context: IFormContext = { variables: o.variables ?? (() => []) };
     return (
       <div className="bl-form-body" data-mode="form">
+        <div className="bl-form-buttons bl-form-top">{toggle}</div>
         {message}
         <FormComponent
           key={this._formKey}
@@ -237,9 +259,8 @@ export class PayloadForm extends ReactWidget {
           onChange={e => {
             this._data = (e.formData ?? {}) as JSONObject;
           }}
-          onSubmit={e => this._submit((e.formData ?? {}) as JSONObject)}
+          onSubmit={e => this._submit(this._prune((e.formData ?? {}) as JSONObject))}
         />
-        <div className="bl-form-buttons">{toggle}</div>
       </div>
     );
   }

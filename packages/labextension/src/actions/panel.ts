@@ -20,6 +20,19 @@ export interface IActionsPanelOptions {
   variables: () => string[];
 }
 
+/** Docs: the first paragraph, the rest behind "More". */
+export function docsElement(docs: string): HTMLElement {
+  const box = h('div', 'bl-action-form-docs');
+  const [first, ...rest] = docs.trim().split(/\n\s*\n/);
+  box.append(h('div', 'bl-docs-first', (first ?? '').replace(/\s+/g, ' ')));
+  if (rest.length) {
+    const more = h('details', 'bl-docs-more');
+    more.append(h('summary', '', 'More'), h('div', 'bl-docs-rest', rest.join('\n\n')));
+    box.append(more);
+  }
+  return box;
+}
+
 /** Ask before interrupting a kernel that cannot cancel one action. */
 export async function confirmInterrupt(): Promise<boolean> {
   const result = await showDialog({
@@ -114,7 +127,7 @@ export class ActionsPanel extends Panel {
     close.setAttribute('aria-label', 'Close the form');
     close.addEventListener('click', () => this._closeForm());
     title.append(close);
-    this._formHead.append(title, h('div', 'bl-action-form-docs', info.docs || ''));
+    this._formHead.append(title, docsElement(info.docs || ''));
     const form = new PayloadForm({
       idPrefix: `bl-action-${name}`,
       schema: info.schema,
@@ -250,6 +263,7 @@ export class ActionsPanel extends Panel {
           close: r => this.model.remove(r)
         });
         this._cards.set(run, card);
+        requestAnimationFrame(() => card!.node.scrollIntoView?.({ block: 'nearest' }));
       }
       if (this._runs.widgets[i] !== card) {
         this._runs.insertWidget(i, card);

@@ -44,7 +44,7 @@ export const actionsPlugin: JupyterFrontEndPlugin<IBeakerlikeActions> = {
     panel.id = 'beakerlike-actions';
     panel.title.icon = actionsIcon;
     panel.title.caption = 'Actions (beakerlike)';
-    app.shell.add(panel, 'right', { rank: 55 });
+    app.shell.add(panel, 'left', { rank: 650 });
     restorer?.add(panel, 'beakerlike-actions');
 
     app.commands.addCommand(ActionCommandIDs.showActions, {

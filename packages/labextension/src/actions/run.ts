@@ -156,7 +156,8 @@ export class ActionRun {
           output_type: 'error',
           ename: this.error.ename,
           evalue: this.error.evalue,
-          traceback: this.error.traceback
+          // The kernel's lines end in "\n" (Python's format_exception); a cell's have none.
+          traceback: this.error.traceback.map(line => line.replace(/\n$/, ''))
         });
       }
     }

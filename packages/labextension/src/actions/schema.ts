@@ -12,7 +12,9 @@ export interface IErrorSchema {
  * kernel then uses its default). Titles, descriptions and bounds are kept.
  */
 export function formSchema(schema: JSONObject): JSONObject {
-  return simplify(schema) as JSONObject;
+  const out = simplify(schema) as JSONObject;
+  delete out.title; // "run_job_payload": the form has its own heading
+  return out;
 }
 
 function simplify(node: JSONValue): JSONValue {
