@@ -66,6 +66,7 @@ export class RunCard extends Widget {
 
     const payload = h('div', 'bl-run-payload', jsonLine(run.payload, 200));
     payload.title = JSON.stringify(run.payload, null, 2);
+    payload.hidden = Object.keys(run.payload).length === 0;
 
     this._progress = h('div', 'bl-run-progress');
     this._progress.setAttribute('role', 'progressbar');
