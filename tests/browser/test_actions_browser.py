@@ -174,12 +174,14 @@ def test_actions_sidebar(tmp_path: Path, browser_page: Any) -> None:
             fail_with_context(page, lab, "actions")
 
 
+FRAME_CELL = "import pandas as pd\ndf = pd.DataFrame({'a': range(10), 'b': list('abcdefghij')})"
+
+
 def test_context_switch(tmp_path: Path, browser_page: Any) -> None:
     page = browser_page
     with actions_lab(tmp_path, dark=True) as lab:
         try:
-            open_notebook(page, lab, ["import pandas as pd\ndf = pd.DataFrame({'a': range(10), 'b': list('abcdefghij')})"
-                                      ])
+            open_notebook(page, lab, [FRAME_CELL])
             run_cell(page, 0)
             name = page.locator(f"{SIDEBAR} .bl-context-name")
             assert name.inner_text() == "default"
