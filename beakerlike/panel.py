@@ -21,6 +21,7 @@ import logging
 import math
 import threading
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,13 @@ log = logging.getLogger("beakerlike.panel")
 STATIC = Path(__file__).parent / "static"
 #: Largest page of rows one request may ask for.
 MAX_PAGE_LIMIT = 500
+#: Largest page of a string (lines, or characters from a kernel that pages text by characters).
+MAX_TEXT_LIMIT = 100_000
+#: The panel's own module: panels are never listed as variables of the panel.
+PANEL_MODULE = __name__
+
+#: The live panel each notebook cell created last: re-running the cell replaces it.
+_panels_by_cell: weakref.WeakValueDictionary[str, PreviewPanel] = weakref.WeakValueDictionary()
 
 
 class PanelError(RuntimeError):
@@ -55,6 +63,19 @@ def current_engine() -> Any:
             "(select the 'Python 3 (beakerlike)' kernel; install it with `beakerlike install`)"
         )
     return engine
+
+
+def _current_cell_id(engine: Any) -> str | None:
+    """The JupyterLab / Notebook cell id of the request running now (``metadata.cellId``), if any."""
+    try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+        parent = kernel.get_parent("shell") if kernel is not None else None
+        cell = (parent or {}).get("metadata", {}).get("cellId")
+    except Exception:  # no kernel, or an unusual parent: not a notebook cell
+        return None
+    return f"{id(engine)}:{cell}" if isinstance(cell, str) and cell else None
 
 
 def item_view(name: str, item: Any) -> dict[str, Any]:
@@ -128,6 +149,14 @@ class PreviewPanel(anywidget.AnyWidget):  # type: ignore[misc]
         self.on_msg(self._on_custom_msg)
         if self.comm is not None:
             self.comm.on_close(self._on_comm_close)
+        # Re-running the cell that made a panel replaces that panel (its output is gone):
+        # the old one stops watching instead of staying subscribed forever.
+        cell = _current_cell_id(self._engine)
+        if cell is not None:
+            previous = _panels_by_cell.get(cell)
+            if previous is not None and previous is not self:
+                previous.close()
+            _panels_by_cell[cell] = self
         self.start()
 
     @property
@@ -175,8 +204,10 @@ class PreviewPanel(anywidget.AnyWidget):  # type: ignore[misc]
             self.error = f"panel update failed: {type(exc).__name__}: {exc}"
 
     def _apply(self, update: Any) -> None:
-        incoming = _json_safe({str(k): item_view(str(k), v) for k, v in (update.items or {}).items()})
-        removed = [str(n) for n in update.removed or []]
+        views = {str(k): item_view(str(k), v) for k, v in (update.items or {}).items()}
+        own = [name for name, view in views.items() if _is_panel(view)]
+        incoming = _json_safe({name: view for name, view in views.items() if name not in own})
+        removed = [str(n) for n in update.removed or []] + own
         with self._lock:
             items = {} if update.full else dict(self.items)
             items.update(incoming)
@@ -234,6 +265,11 @@ class PreviewPanel(anywidget.AnyWidget):  # type: ignore[misc]
         self.send(reply)
 
 
+def _is_panel(view: dict[str, Any]) -> bool:
+    """A variable holding a panel (``panel = PreviewPanel()``) is the panel itself, not data."""
+    return view.get("module") == PANEL_MODULE and view.get("type") == "PreviewPanel"
+
+
 def _page_args(content: dict[str, Any]) -> tuple[list[str | int], int, int, list[str] | None]:
     """Validate a page request from the frontend; raises ``ValueError`` with a readable message."""
     path = content.get("path")
@@ -246,8 +282,10 @@ def _page_args(content: dict[str, Any]) -> tuple[list[str | int], int, int, list
     for label, value in (("offset", offset), ("limit", limit)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"{label} must be a non-negative integer")
-    if not 1 <= limit <= MAX_PAGE_LIMIT:
-        raise ValueError(f"limit must be between 1 and {MAX_PAGE_LIMIT}")
+    # Strings page by lines (or large character chunks), rows of everything else by page_size.
+    largest = MAX_TEXT_LIMIT if content.get("text") is True else MAX_PAGE_LIMIT
+    if not 1 <= limit <= largest:
+        raise ValueError(f"limit must be between 1 and {largest}")
     columns = content.get("columns")
     if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
         raise ValueError("columns must be a list of names")

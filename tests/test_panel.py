@@ -182,3 +182,52 @@ def test_panel_needs_beakerlike_kernel() -> None:
 
     with pytest.raises(PanelError, match="beakerlike kernel"):
         PreviewPanel()
+
+
+async def run_in_cell(kernel: KernelClient, code: str, cell_id: str) -> Exchange:
+    """Run ``code`` as JupyterLab runs a notebook cell (``metadata.cellId``)."""
+    ex = await kernel.request("execute_request", {"code": code, "silent": False, "store_history": True,
+                                                  "user_expressions": {}, "allow_stdin": False,
+                                                  "stop_on_error": False}, metadata={"cellId": cell_id})
+    assert ex.content["status"] == "ok", ex.content
+    return ex
+
+
+async def test_rerunning_the_cell_replaces_its_panel() -> None:
+    async with running_kernel() as kernel:
+        code = "import beakerlike\np = beakerlike.PreviewPanel()\nkeep = p\np"
+        await run_in_cell(kernel, code, "cell-1")
+        await run(kernel, "first = p")
+        await run_in_cell(kernel, code, "cell-1")  # the same cell again: its old output (panel) is gone
+        assert await value(kernel, "(first.watching, p.watching, first is p)") == "(False, True, False)"
+        panels = "sorted(k for k in get_ipython().kernel.preview.watchers if k.startswith('beakerlike.panel'))"
+        assert await value(kernel, f"len({panels}) == 1 and {panels}[0] == p.key") == "True"
+        # A panel made by another cell is left alone.
+        await run_in_cell(kernel, "other = beakerlike.PreviewPanel()", "cell-2")
+        assert await value(kernel, "(p.watching, other.watching)") == "(True, True)"
+
+
+async def test_panel_does_not_list_itself_and_pages_strings_by_large_chunks() -> None:
+    async with running_kernel() as kernel:
+        await run(kernel, "long = 'x' * 11400\nmulti = '\\n'.join(f'line {i}' for i in range(50))")
+        comm_id, _ = await open_panel(kernel)
+        [state] = await comm_send(kernel, comm_id, {"type": "view", "state": "open", "id": "v1"})
+        assert "panel" not in state["items"] and {"long", "multi"} <= set(state["items"])
+        ex = await run(kernel, "panel2 = panel\nz = 1")
+        [delta] = deltas(ex, comm_id)
+        assert "panel2" not in delta["items"] and "z" in delta["items"]
+
+        # A string page may be large (text=True): never 10 characters at a time.
+        [reply] = await comm_send(kernel, comm_id, {"type": "page", "request_id": 1, "path": ["long"], "offset": 0,
+                                                    "limit": 100_000, "text": True})
+        page = reply["page"]
+        text = "".join(r[0] for r in page["rows"])
+        assert page["total"] >= 1 and ("x" * 11400 == text or page.get("unit") == "lines"), page
+        [reply] = await comm_send(kernel, comm_id, {"type": "page", "request_id": 2, "path": ["multi"], "offset": 0,
+                                                    "limit": 100_000, "text": True})
+        joined = "".join(r[0] for r in reply["page"]["rows"]) if reply["page"].get("unit") != "lines" else \
+            "\n".join(r[0] for r in reply["page"]["rows"])
+        assert joined.startswith("line 0\nline 1\n") and joined.endswith("line 49")
+        # Rows of other values stay bounded by MAX_PAGE_LIMIT.
+        [bad] = await comm_send(kernel, comm_id, {"type": "page", "request_id": 3, "path": ["long"], "limit": 1000})
+        assert bad["error"] == "ValueError: limit must be between 1 and 500"

@@ -42,10 +42,13 @@ function cellText(value) {
   return String(value);
 }
 
-function dataTable(columns, rows, index) {
+// Wrapped in a scroller: wide arrays and frames scroll sideways instead of being cut.
+function dataTable(columns, rows, index, indexLabel) {
+  const scroller = h("div", "bl-scroll");
   const table = h("table", "bl-data");
+  scroller.appendChild(table);
   const head = table.createTHead().insertRow();
-  if (index) head.appendChild(h("th", "bl-index", ""));
+  if (index) head.appendChild(h("th", "bl-index", indexLabel || ""));
   for (const col of columns || []) head.appendChild(h("th", "", col));
   const body = table.createTBody();
   (rows || []).forEach((row, i) => {
@@ -53,7 +56,17 @@ function dataTable(columns, rows, index) {
     if (index) tr.appendChild(h("th", "bl-index", cellText(index[i])));
     for (const cell of row) tr.appendChild(h("td", "", cellText(cell)));
   });
-  return table;
+  return scroller;
+}
+
+// Strings open as text (their newlines kept), fetched by lines or in large chunks, never 10 characters.
+const TEXT_LINES = 200;
+const TEXT_CHARS = 100000;
+
+function textBlock(page) {
+  const rows = (page && page.rows) || [];
+  const text = page.unit === "lines" ? rows.map((r) => String(r[0] ?? "")).join("\n") : rows.map((r) => String(r[0] ?? "")).join("");
+  return h("pre", "bl-text", text);
 }
 
 function render({ model, el }) {
@@ -69,6 +82,8 @@ function render({ model, el }) {
   let seq = -1;
   let ready = false;
   let changed = new Set();
+  // The kernel behind this panel restarted (or its comm closed): nothing here is live any more.
+  let stale = false;
 
   const root = h("div", "bl-panel");
   const header = h("div", "bl-header");
@@ -92,10 +107,21 @@ function render({ model, el }) {
   for (const label of ["Name", "Type", "Size", "Summary"]) headRow.appendChild(h("th", "", label));
   const body = table.createTBody();
   const empty = h("div", "bl-empty", "No variables yet. Run a cell that assigns one.");
-  root.append(header, error, table, empty);
+  // Height-bounded: the panel scrolls inside instead of growing with the namespace.
+  const scroll = h("div", "bl-body");
+  scroll.append(table, empty);
+  root.append(header, error, scroll);
   el.appendChild(root);
 
+  function pageLimit(name) {
+    const item = items.get(name) || {};
+    if (item.kind !== "text") return model.get("page_size") || 10;
+    const state = pages.get(name);
+    return state && state.page && state.page.unit === "characters" ? TEXT_CHARS : TEXT_LINES;
+  }
+
   function requestPage(name) {
+    if (stale) return;
     const requestId = nextRequest++;
     pending.set(requestId, name);
     pages.set(name, { ...(pages.get(name) || {}), loading: true });
@@ -104,7 +130,8 @@ function render({ model, el }) {
       request_id: requestId,
       path: [name],
       offset: offsets.get(name) || 0,
-      limit: model.get("page_size") || 10,
+      limit: pageLimit(name),
+      text: (items.get(name) || {}).kind === "text",
     });
   }
 
@@ -116,16 +143,21 @@ function render({ model, el }) {
     const next = h("button", "bl-button bl-pager-next", "Next ›");
     const info = h("span", "bl-pager-info");
     const offset = offsets.get(name) || 0;
-    const limit = model.get("page_size") || 10;
+    const limit = pageLimit(name);
     const page = state.page;
+    const isText = item.kind === "text";
     const total = page && typeof page.total === "number" ? page.total : null;
     prev.disabled = state.loading || offset <= 0;
     next.disabled = state.loading || !page || (total !== null ? offset + limit >= total : page.rows.length < limit);
     if (state.error) info.textContent = state.error;
     else if (!page || state.loading) info.textContent = "Loading rows…";
     else {
-      const last = offset + page.rows.length;
-      info.textContent = `Rows ${page.rows.length ? offset + 1 : 0}–${last}${total !== null ? ` of ${total}` : ""}`;
+      const unit = isText ? (page.unit === "lines" ? "Lines" : "Characters") : "Rows";
+      const count = isText && page.unit !== "lines" ? page.rows.reduce((n, r) => n + String(r[0] ?? "").length, 0) : page.rows.length;
+      const last = offset + count;
+      const fmt = (n) => n.toLocaleString("en-US");
+      info.textContent = `${unit} ${count ? fmt(offset + 1) : 0}–${fmt(last)}${total !== null ? ` of ${fmt(total)}` : ""}`;
+      if (isText && page.unit !== "lines") next.disabled = state.loading || (total !== null && last >= total);
     }
     prev.addEventListener("click", (e) => {
       e.stopPropagation();
@@ -135,12 +167,15 @@ function render({ model, el }) {
     });
     next.addEventListener("click", (e) => {
       e.stopPropagation();
-      offsets.set(name, offset + limit);
+      const step = isText && page && page.unit !== "lines" ? page.rows.reduce((n, r) => n + String(r[0] ?? "").length, 0) : limit;
+      offsets.set(name, offset + step);
       requestPage(name);
       draw();
     });
     controls.append(prev, info, next);
-    if (page) box.appendChild(dataTable(page.columns, page.rows, page.index));
+    const indexLabel = item.type === "dict" ? "key" : "";
+    if (page && isText) box.appendChild(textBlock(page));
+    else if (page) box.appendChild(dataTable(page.columns, page.rows, page.index, indexLabel));
     else if (Array.isArray(item.rows)) box.appendChild(dataTable(item.columns, item.rows));
     box.appendChild(controls);
     return box;
@@ -167,8 +202,12 @@ function render({ model, el }) {
     count.textContent = String(names.length - code.length);
     codeCount.textContent = ` modules & functions (${code.length})`;
     codeLabel.hidden = code.length === 0;
-    status.textContent = model.get("watching") ? `live${seq >= 0 ? ` · update ${seq}` : ""}` : "paused";
-    status.classList.toggle("bl-paused", !model.get("watching"));
+    if (stale) {
+      status.textContent = "stale · kernel restarted — run this cell again";
+    } else {
+      status.textContent = model.get("watching") ? `live${seq >= 0 ? ` · update ${seq}` : ""}` : "paused";
+    }
+    status.classList.toggle("bl-paused", stale || !model.get("watching"));
     error.textContent = model.get("error") || "";
     error.hidden = !model.get("error");
     empty.hidden = shown.length > 0;
@@ -284,9 +323,45 @@ function render({ model, el }) {
         return;
       }
       pages.set(name, msg.error ? { error: msg.error } : { page });
+      const limit = page && page.limit;
+      if (page && page.unit === "characters" && limit < TEXT_CHARS && page.total > offset + limit) {
+        requestPage(name); // a kernel paging text by characters: take a large chunk instead
+        return;
+      }
       draw();
     }
   }
+
+  function markStale() {
+    if (stale) return;
+    stale = true;
+    items = new Map();
+    pages.clear();
+    pending.clear();
+    expanded.clear();
+    ready = true;
+    draw();
+  }
+
+  // JupyterLab's widget manager exposes the kernel: a restart makes this panel stale.
+  const kernel = model.widget_manager && model.widget_manager.kernel;
+  const onKernelStatus = (_sender, state) => {
+    if (state === "restarting" || state === "autorestarting" || state === "dead") markStale();
+  };
+  if (kernel && kernel.statusChanged && typeof kernel.statusChanged.connect === "function") {
+    kernel.statusChanged.connect(onKernelStatus);
+  }
+  const onCommClose = () => markStale();
+  model.on("comm:close", onCommClose);
+  // A page that goes away (reload, closed tab) tells the kernel its view is gone.
+  const onPageHide = () => {
+    try {
+      model.send({ type: "view", state: "closed", id: viewId });
+    } catch (e) {
+      // the comm may already be closed
+    }
+  };
+  window.addEventListener("pagehide", onPageHide);
 
   showCode.addEventListener("change", draw);
   search.addEventListener("input", () => {
@@ -302,6 +377,11 @@ function render({ model, el }) {
   return () => {
     for (const event of DRAWN) model.off(event, draw);
     model.off("msg:custom", onCustom);
+    model.off("comm:close", onCommClose);
+    window.removeEventListener("pagehide", onPageHide);
+    if (kernel && kernel.statusChanged && typeof kernel.statusChanged.disconnect === "function") {
+      kernel.statusChanged.disconnect(onKernelStatus);
+    }
     try {
       model.send({ type: "view", state: "closed", id: viewId });
     } catch (e) {

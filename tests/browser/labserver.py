@@ -36,8 +36,12 @@ class Lab:
     root: Path
     log: Path
 
+    app: str = "lab"
+
     def notebook_url(self, name: str) -> str:
-        """URL that opens notebook ``name`` (relative to the root dir) in JupyterLab."""
+        """URL that opens notebook ``name`` (relative to the root dir) in JupyterLab or Notebook 7."""
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{name}?token={self.token}"
         return f"{self.url}/lab/tree/{name}?token={self.token}"
 
 
@@ -83,11 +87,12 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
 
 @contextlib.contextmanager
 def start_lab(tmp_path: Path, env: dict[str, str] | None = None,
-              settings: dict[str, dict[str, Any]] | None = None) -> Iterator[Lab]:
+              settings: dict[str, dict[str, Any]] | None = None, app: str = "lab") -> Iterator[Lab]:
     """Start ``jupyter lab`` (loopback, random port, token, temp root and settings); stop it on exit.
 
     ``env`` adds environment variables (the kernels it starts inherit them); ``settings``
-    adds JupyterLab user settings (``{"plugin-id/name": {...}}``, e.g. the theme).
+    adds JupyterLab user settings (``{"plugin-id/name": {...}}``, e.g. the theme);
+    ``app="notebook"`` starts Jupyter Notebook 7 instead.
     """
     try:
         import jupyterlab  # noqa: F401
@@ -121,19 +126,20 @@ def start_lab(tmp_path: Path, env: dict[str, str] | None = None,
     (tmp_path / "config" / "labconfig" / "page_config.json").write_text(json.dumps({
         "disabledExtensions": {"@lckr/jupyterlab_variableinspector": True},
     }))
-    settings_dir = tmp_path / "lab-settings" / "@jupyterlab"
+    settings_dir = tmp_path / "lab-settings"
     for plugin, values in {
-        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-        "notebook-extension/tracker": {"autoStartDefaultKernel": True},
+        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+        "@jupyterlab/notebook-extension/tracker": {"autoStartDefaultKernel": True},
         **(settings or {}),
     }.items():
+        plugin = plugin if plugin.startswith("@") else f"@jupyterlab/{plugin}"  # short names are JupyterLab's
         path = settings_dir / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     log = tmp_path / "lab.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+            [sys.executable, "-m", "jupyter", app, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
              "--port-retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
              *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
             cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT,
@@ -141,7 +147,7 @@ def start_lab(tmp_path: Path, env: dict[str, str] | None = None,
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(f"{url}/api/status?token={token}", proc, log)
-        yield Lab(url=url, token=token, root=root, log=log)
+        yield Lab(url=url, token=token, root=root, log=log, app=app)
     finally:
         proc.terminate()
         try:

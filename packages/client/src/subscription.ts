@@ -110,6 +110,13 @@ export class PreviewSubscription implements IDisposable {
     await this._watch();
   }
 
+  /** Fetch a full snapshot now (e.g. after an action changed variables outside a cell). */
+  async resync(): Promise<void> {
+    if (this._wanted) {
+      await this._resync();
+    }
+  }
+
   /** Stop watching: the kernel does no preview work for us any more. */
   async stop(): Promise<IPreviewUnwatchReply | null> {
     const was = this._wanted;

@@ -47,6 +47,7 @@ export interface IBeakerlikeViewer {
     kernel: Kernel.IKernelConnection;
     path: (string | number | { attr: string })[];
     label: string;
+    preview?: IPreview;
   }): Promise<void>;
 }
 

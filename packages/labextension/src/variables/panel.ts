@@ -19,6 +19,8 @@ import type { VariablesModel } from './model';
 /** Children per expansion page, and text lines per page. */
 const CHILD_PAGE = 100;
 const LINE_PAGE = 200;
+/** Characters per page from a kernel that pages text by characters. */
+const TEXT_CHUNK = 100_000;
 
 type SortKey = 'name' | 'type' | 'size';
 
@@ -397,7 +399,11 @@ export class VariablesPanel extends Widget {
       return;
     }
     try {
-      const reply = await page(kernel, path, { offset, limit: text ? LINE_PAGE : CHILD_PAGE });
+      let reply = await page(kernel, path, { offset, limit: text ? LINE_PAGE : CHILD_PAGE });
+      if (reply.unit === 'characters' && reply.total > reply.offset + LINE_PAGE) {
+        // A kernel that pages text by characters: take a large chunk, shown as lines.
+        reply = await page(kernel, path, { offset, limit: TEXT_CHUNK });
+      }
       if (this._nodes.get(key) !== node) {
         return; // the value changed meanwhile; a new fetch is under way
       }
@@ -451,14 +457,14 @@ export class VariablesPanel extends Widget {
     }
     const name = h('div', 'bl-variables-cell bl-col-name');
     name.style.paddingLeft = `${4 + r.depth * 14}px`;
-    const toggle = h('span', 'bl-toggle', r.expandable ? (expanded ? '▾' : '▸') : '');
+    const toggle = h('span', 'bl-variables-toggle', r.expandable ? (expanded ? '▾' : '▸') : '');
     if (r.expandable) {
       toggle.addEventListener('click', e => {
         e.stopPropagation();
         this._toggle(r);
       });
     }
-    name.append(toggle, h('span', 'bl-name', r.name));
+    name.append(toggle, h('span', 'bl-variables-name', r.name));
     name.title = r.name;
     const type = h('div', 'bl-variables-cell bl-col-type', r.type);
     type.title = r.title;
@@ -542,6 +548,9 @@ export class VariablesPanel extends Widget {
     }
     try {
       await deleteVariable(kernel, name);
+      if (this.model.variables.has(name)) {
+        await this.model.subscription?.resync();
+      }
     } catch (err) {
       const text =
         err instanceof ActionError && err.ename === 'UnknownAction'
@@ -616,7 +625,7 @@ export class VariablesPanel extends Widget {
         return;
       case 'c':
         if ((e.ctrlKey || e.metaKey) && current) {
-          const name = current.querySelector('.bl-name')?.textContent ?? '';
+          const name = current.querySelector('.bl-variables-name')?.textContent ?? '';
           Clipboard.copyToSystem(name);
           e.preventDefault();
         }

@@ -48,7 +48,8 @@ export const variablesPlugin: JupyterFrontEndPlugin<IBeakerlikeVariables> = {
       openViewer: (path, label) => {
         const kernel = model.subscription?.kernel;
         if (kernel) {
-          void viewer.open({ kernel, path, label });
+          const preview = path.length === 1 ? model.variables.get(String(path[0])) : undefined;
+          void viewer.open({ kernel, path, label, preview });
         }
       }
     });

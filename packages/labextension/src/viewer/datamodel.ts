@@ -98,6 +98,11 @@ export class PagedDataModel extends DataModel {
     return block.cells?.[row - rb * ROW_BLOCK]?.[column - cb * COL_BLOCK] ?? '';
   }
 
+  /** Whether the block holding (row, column) has arrived. */
+  hasCell(row: number, column: number): boolean {
+    return this._blocks.has(`${Math.floor(row / ROW_BLOCK)}:${Math.floor(column / COL_BLOCK)}`);
+  }
+
   private _block(rb: number, cb: number): IBlock | null {
     const key = `${rb}:${cb}`;
     const block = this._blocks.get(key);

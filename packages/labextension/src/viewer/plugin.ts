@@ -3,6 +3,7 @@ import type {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { IThemeManager, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import type { IPreview } from '@beakerlike/client';
 import type { Kernel } from '@jupyterlab/services';
 
 import { watchKey } from '../watchkey';
@@ -27,6 +28,7 @@ export const viewerPlugin: JupyterFrontEndPlugin<IBeakerlikeViewer> = {
       kernel: Kernel.IKernelConnection;
       path: (string | number | { attr: string })[];
       label: string;
+      preview?: IPreview;
     }): Promise<void> => {
       const existing = tracker.find(
         w => w.content.kernel === options.kernel && JSON.stringify(w.content.path) === JSON.stringify(options.path)

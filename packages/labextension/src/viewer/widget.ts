@@ -1,12 +1,12 @@
 import { PreviewSubscription, page } from '@beakerlike/client';
-import type { ITableChange, PathStep } from '@beakerlike/client';
+import type { IPreview, ITableChange, PathStep } from '@beakerlike/client';
 import type { Kernel } from '@jupyterlab/services';
 import { BasicKeyHandler, BasicMouseHandler, BasicSelectionModel, DataGrid, RendererMap, TextRenderer } from '@lumino/datagrid';
 import type { Message } from '@lumino/messaging';
 import { BoxLayout, Widget } from '@lumino/widgets';
 
 import { h } from '../dom';
-import { COL_BLOCK, PagedDataModel } from './datamodel';
+import { COL_BLOCK, PagedDataModel, ROW_BLOCK } from './datamodel';
 import type { IGridShape } from './datamodel';
 
 /** Column names the viewer can fetch at most (the kernel pages at most 1,000 DataFrame columns). */
@@ -43,6 +43,8 @@ export interface IDataViewerOptions {
   label: string;
   /** Watcher key base; the viewer watches while it is visible, to refresh on changes. */
   watchKey: string;
+  /** The value's preview, if the opener has it (type and shape pick binary pages). */
+  preview?: IPreview;
 }
 
 /**
@@ -56,6 +58,10 @@ export class DataViewer extends Widget {
   readonly grid: DataGrid;
   model: PagedDataModel | null = null;
   private _status: HTMLElement;
+  private _goto: HTMLInputElement;
+  private _cell: HTMLElement;
+  private _paint: { row: number; t0: number } | null = null;
+  private _preview: IPreview | undefined;
   private _sub: PreviewSubscription;
   private _ready: Promise<void>;
 
@@ -63,6 +69,7 @@ export class DataViewer extends Widget {
     super();
     this.kernel = options.kernel;
     this.path = options.path;
+    this._preview = options.preview;
     this.addClass('bl-viewer');
     this.id = `beakerlike-viewer-${Math.random().toString(36).slice(2)}`;
     this.title.label = options.label;
@@ -70,8 +77,21 @@ export class DataViewer extends Widget {
     this.title.closable = true;
     const layout = new BoxLayout({ direction: 'top-to-bottom', spacing: 0 });
     this.layout = layout;
-    const bar = new Widget({ node: h('div', 'bl-viewer-status') });
-    this._status = bar.node;
+    const bar = new Widget({ node: h('div', 'bl-viewer-bar') });
+    this._status = h('span', 'bl-viewer-status');
+    this._goto = h('input', 'bl-viewer-goto jp-mod-styled');
+    this._goto.type = 'number';
+    this._goto.min = '0';
+    this._goto.placeholder = 'Go to row';
+    this._goto.setAttribute('aria-label', 'Go to row');
+    this._goto.addEventListener('keydown', e => {
+      if (e.key === 'Enter' && this._goto.value !== '') {
+        this.scrollToRow(Number(this._goto.value));
+      }
+    });
+    this._cell = h('span', 'bl-viewer-cell');
+    this._cell.setAttribute('aria-live', 'polite');
+    bar.node.append(this._goto, this._status, this._cell);
     BoxLayout.setStretch(bar, 0);
     this.grid = new DataGrid({
       defaultSizes: { rowHeight: 22, columnWidth: 110, rowHeaderWidth: 90, columnHeaderHeight: 24 },
@@ -104,9 +124,10 @@ export class DataViewer extends Widget {
       }
       if (!this.model) {
         this.model = new PagedDataModel(this.kernel, this.path, shape);
-        this.model.onBlock = () => this._showStats();
+        this.model.onBlock = (row0: number) => this._onBlock(row0);
         this.grid.dataModel = this.model;
         this.grid.selectionModel = new BasicSelectionModel({ dataModel: this.model });
+        this.grid.selectionModel.changed.connect(() => this._showCell());
         this._applyTheme();
       } else {
         this.model.reset(shape);
@@ -117,14 +138,73 @@ export class DataViewer extends Widget {
     }
   }
 
-  /** Scroll so that `row` is the first visible row. */
+  /**
+   * Scroll so that `row` is the first visible row and select its first cell. When
+   * the row is painted, `data-painted-row` and `data-paint-ms` (time from the
+   * scroll to the frame after its rows arrived) are set on the widget's node.
+   */
   scrollToRow(row: number): void {
-    this.grid.scrollTo(this.grid.scrollX, row * this.grid.defaultSizes.rowHeight);
+    const model = this.model;
+    if (!model) {
+      return;
+    }
+    const target = Math.max(0, Math.min(model.shape.total - 1, Math.floor(row)));
+    this._paint = { row: target, t0: performance.now() };
+    delete this.node.dataset.paintedRow;
+    this.grid.scrollTo(this.grid.scrollX, target * this.grid.defaultSizes.rowHeight);
+    this.grid.selectionModel?.select({
+      r1: target, c1: 0, r2: target, c2: 0, cursorRow: target, cursorColumn: 0, clear: 'all'
+    });
+    if (model.hasCell(target, 0)) {
+      this._painted();
+    }
+  }
+
+  private _onBlock(row0: number): void {
+    this._showStats();
+    this._showCell();
+    const p = this._paint;
+    if (p && p.row >= row0 && p.row < row0 + ROW_BLOCK) {
+      this._painted();
+    }
+  }
+
+  private _painted(): void {
+    const p = this._paint;
+    if (!p) {
+      return;
+    }
+    this._paint = null;
+    // The grid paints on the next animation frame.
+    requestAnimationFrame(() => {
+      this.node.dataset.paintMs = (performance.now() - p.t0).toFixed(1);
+      this.node.dataset.paintedRow = String(p.row);
+    });
+  }
+
+  /** Show the value under the cursor (row, column: value) as text. */
+  private _showCell(): void {
+    const sel = this.grid.selectionModel;
+    const model = this.model;
+    if (!sel || !model || sel.cursorRow < 0 || sel.cursorColumn < 0) {
+      this._cell.textContent = '';
+      return;
+    }
+    const r = sel.cursorRow;
+    const c = sel.cursorColumn;
+    const label = model.data('row-header', r, 0);
+    const column = model.shape.columns[c] ?? '';
+    const value = model.hasCell(r, c) ? model.data('body', r, c) : '…';
+    this._cell.textContent = `row ${label}, ${column}: ${value}`;
   }
 
   private async _shape(): Promise<IGridShape> {
     const meta = await page(this.kernel, this.path, { offset: 0, limit: 0 });
-    const pre = this.path.length === 1 ? this._sub.preview(String(this.path[0])) : undefined;
+    let pre = this.path.length === 1 ? this._sub.preview(String(this.path[0])) ?? this._preview : undefined;
+    if (!pre && this.path.length === 1) {
+      await this._sub.start().catch(() => undefined);
+      pre = this._sub.preview(String(this.path[0]));
+    }
     const isFrame = pre?.module === 'pandas' && pre?.type === 'DataFrame';
     const isArray = pre?.module === 'numpy' && pre?.type === 'ndarray';
     const ndim = Array.isArray(pre?.shape) ? pre!.shape!.length : 1;
