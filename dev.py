@@ -28,7 +28,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".beakerlike-installed"
-EXTRAS = "test,panel,browser,bench,dev"
+EXTRAS = "test,panel,browser,bench,dev,mcp"
 
 
 def _local_packages() -> list[Path]:

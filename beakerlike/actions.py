@@ -49,6 +49,8 @@ class Action:
     raw: bool = False
     coalesce: float | None = None
     default_payload: dict[str, Any] | None = None
+    #: Run on the kernel's main thread between cells instead of on the action loop (see ``docs/protocol.md``).
+    main_thread: bool = False
     model: type[pydantic.BaseModel] | None = field(default=None, repr=False)
     #: Name of the single pydantic-model parameter, when the handler takes one.
     model_param: str | None = None
@@ -106,6 +108,7 @@ class Action:
             else _defaults(self),
             "streaming": self.kind == "asyncgen",
             "concurrent": self.concurrent,
+            "main_thread": self.main_thread,
             "timeout": self.timeout,
             "scope": self.scope,
             "origin": self.origin,
@@ -170,6 +173,7 @@ def make_action(
     raw: bool = False,
     coalesce: float | None = None,
     default_payload: dict[str, Any] | None = None,
+    main_thread: bool = False,
 ) -> Action:
     """Build an :class:`Action` from a handler; raises on an invalid name or signature."""
     action_name = name or func.__name__
@@ -202,6 +206,7 @@ def make_action(
         raw=raw,
         coalesce=coalesce,
         default_payload=default_payload,
+        main_thread=bool(main_thread),
         model=model,
         model_param=model_param,
         origin=f"{func.__module__}.{func.__qualname__}",
@@ -222,6 +227,7 @@ def action(
     raw: bool = False,
     coalesce: float | None = None,
     default_payload: dict[str, Any] | None = None,
+    main_thread: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
 
 
@@ -240,8 +246,15 @@ def action(func_or_name: Any = None, /, **options: Any) -> Any:
     an ``ActionTimeout`` error), ``concurrent`` (``False`` runs one at a time with
     other non-concurrent actions), ``scope`` (``"internal"`` hides it from listings),
     ``raw`` (the handler takes ``(req, content)`` unvalidated), ``coalesce``
-    (seconds; batch streamed responses, see ``docs/protocol.md``) and
-    ``default_payload``.
+    (seconds; batch streamed responses, see ``docs/protocol.md``),
+    ``default_payload`` and ``main_thread``.
+
+    Actions run on the kernel's action thread, so they answer while a cell blocks
+    the main thread (a plain ``def`` handler runs in a worker thread). Declare
+    ``main_thread=True`` for an action that must run *between* cells on the main
+    thread (it drives a GUI library, or must never see a half-run cell): it waits
+    behind the running cell, in arrival order, and an interrupt aborts it before it
+    starts. A ``def`` handler of such an action runs on the main thread itself.
 
     The function is returned unchanged, so it stays directly callable in unit tests;
     the :class:`Action` is stored on it and collected when its module is loaded as

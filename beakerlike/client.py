@@ -283,8 +283,13 @@ class KernelClient:
         return await self.call("context_info")
 
     async def interrupt(self) -> None:
-        """Interrupt the kernel: running actions reply ``aborted``."""
-        if self.manager is not None:
+        """Interrupt the kernel: running actions reply ``aborted``.
+
+        In message mode (the beakerlike kernelspec) this returns once the kernel has answered
+        the ``interrupt_request``, so a request sent afterwards is not interrupted.
+        """
+        spec = getattr(self.manager, "kernel_spec", None) if self.manager is not None else None
+        if self.manager is not None and getattr(spec, "interrupt_mode", "signal") != "message":
             await self.manager.interrupt_kernel()
         else:
             msg = self.client.session.msg("interrupt_request", {})

@@ -12,6 +12,8 @@ outcome becomes an ``ok``, ``error`` or ``aborted`` reply.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -70,17 +72,22 @@ async def run_action(
         return _flushed(request, protocol.exception_reply(exc))
     except KeyboardInterrupt:  # a SIGINT that landed inside the handler is an interrupt
         return _flushed(request, protocol.aborted_reply("interrupted"))
-    except (Exception, SystemExit) as exc:  # the handler's own error, reported with its traceback
+    except anyio.get_cancelled_exc_class():  # our caller is being cancelled (e.g. shutdown): not ours to report
+        raise
+    except BaseException as exc:  # the handler's own error (also SystemExit, GeneratorExit, custom BaseException)
         return _flushed(request, protocol.exception_reply(exc))
     if scope.cancelled_caught:
         return _flushed(request, protocol.aborted_reply(reason()))
     try:
         reply = protocol.ok_reply(to_jsonable_python(result))
+        why = protocol.packable(reply)  # e.g. a lone surrogate: to_jsonable_python lets it through
     except Exception as exc:
+        reply, why = None, f"{protocol.type_name(exc)}: {protocol.describe(exc)}"
+    if why is not None:
         reply = protocol.error_reply(
             "SerializationError",
-            f"action {action.name!r} returned a {type(result).__name__} that is not JSON "
-            f"serializable: {exc}",
+            f"action {action.name!r} returned a {protocol.type_name(result)} that is not JSON "
+            f"serializable: {why}",
         )
     return _flushed(request, reply)
 
@@ -115,7 +122,9 @@ async def _invoke(action: Action, request: Request, kwargs: Mapping[str, Any]) -
         tg.start_soon(_flush_periodically, request, action.coalesce, errors, tg.cancel_scope)
         try:
             result = await _call(action, request, kwargs)
-        except (Exception, KeyboardInterrupt, SystemExit) as exc:
+        except anyio.get_cancelled_exc_class():
+            raise
+        except BaseException as exc:
             errors.append(exc)
         finally:
             tg.cancel_scope.cancel()
@@ -150,8 +159,25 @@ async def _call(action: Action, request: Request, kwargs: Mapping[str, Any]) -> 
         finally:
             await agen.aclose()
         return None
+    if action.main_thread:
+        return _call_here(lambda: action.func(request, **kwargs))
     # Plain functions run in a worker thread so they never stall the kernel's loop;
     # on cancellation the thread is abandoned and the reply is sent at once.
     return await anyio.to_thread.run_sync(
         lambda: action.func(request, **kwargs), abandon_on_cancel=True
     )
+
+
+def _call_here(func: Callable[[], Any]) -> Any:
+    """Run a ``main_thread`` action's plain handler on this thread, interruptible like a cell.
+
+    On the interpreter's main thread SIGINT raises ``KeyboardInterrupt`` in the handler while
+    it runs (the reply is then ``aborted``), as ipykernel arranges for cells.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return func()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return func()
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -178,6 +178,15 @@ class Harness:
         """Like :meth:`run` but return the value, raising :class:`beakerlike.ActionError` unless ``ok``."""
         return (await self.run(action, payload, **kwargs)).value
 
+    def cancel_action(self, msg_id: str, reason: str = "cancelled") -> bool:
+        """Cancel one running call by its ``msg_id`` (it replies ``aborted``); ``False`` if none."""
+        scope = self.running.get(msg_id)
+        if scope is None:
+            return False
+        self._reasons[msg_id] = reason
+        scope.cancel()
+        return True
+
     def cancel_actions(self, reason: str = "interrupted") -> int:
         """Cancel every running call (they reply ``aborted``), as an interrupt does."""
         running = list(self.running.items())

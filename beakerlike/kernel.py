@@ -1,60 +1,44 @@
 """The beakerlike kernel: IPython's kernel plus ``<action>_request`` handling.
 
-Standard Jupyter messages go through ipykernel untouched. Any other
-``*_request`` on the shell channel is taken here *before* ipykernel's per-shell
-lock, so actions run concurrently with cells and with each other, and every
-one of them ends in exactly one ``*_reply`` (see ``docs/protocol.md``).
+Standard Jupyter messages go through ipykernel untouched. Any other ``*_request`` on
+the shell channel is taken on ipykernel's shell-channel thread, *before* its hop to
+the main thread, and run by the :class:`~beakerlike.runner.ActionRunner` on the action
+loop (its own thread), so actions are answered while a cell blocks the main thread.
+Actions declared ``main_thread=True`` are forwarded to the main thread like a cell
+and run between cells. Every request ends in exactly one ``*_reply`` (see
+``docs/protocol.md``, sections "Concurrency" and "Interrupts and cancellation").
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 import signal
 import sys
 import threading
-from contextvars import copy_context
-from dataclasses import dataclass
+import time
+from collections.abc import Mapping
 from typing import Any
 
-import anyio
 from ipykernel.ipkernel import IPythonKernel
+from traitlets import Float
 
 from . import protocol
+from ._output import guard_display_pub
 from ._shellpipes import unbound_shell_pipes
 from ._version import __version__
 from .actions import Action
-from .dispatch import run_action, unknown_action_reply
 from .plugins import PluginHost
-from .request import Request
-
-
-@dataclass
-class RunningAction:
-    """An action in flight, so interrupts and shutdown can cancel it."""
-
-    name: str
-    msg_id: str
-    scope: anyio.CancelScope
-    loop: asyncio.AbstractEventLoop
-
-    reason: str = "interrupted"
-
-    def cancel(self, reason: str) -> None:
-        """Cancel from any thread; the action replies ``aborted``."""
-        self.reason = reason
-        try:
-            self.loop.call_soon_threadsafe(self.scope.cancel)
-        except RuntimeError:  # loop already closed
-            pass
+from .request import Publisher
+from .runner import ActionCall, ActionLoop, ActionRunner
 
 
 def _flush_output() -> None:
-    """Publish buffered ``print`` output before the idle status, without blocking the loop.
+    """Publish buffered ``print`` output of cells without blocking the loop.
 
-    ipykernel's ``OutStream.flush()`` waits for a round trip to the IOPub thread,
-    stalling every other action on the loop. ``_flush()`` here packs the buffered
-    text and queues its send on the IOPub thread at once, so it still goes out
-    before the ``idle`` we queue next (that thread sends in FIFO order).
+    ipykernel's ``OutStream.flush()`` waits for a round trip to the IOPub thread.
+    ``_flush()`` packs the buffered text and queues its send on the IOPub thread at
+    once, so it still goes out before whatever we queue next (that thread sends in
+    FIFO order): a cell's output before its ``preview``.
     """
     for out in (sys.stdout, sys.stderr):
         if out is None:
@@ -66,6 +50,32 @@ def _flush_output() -> None:
             out.flush()
 
 
+def _frame_bytes(frame: Any) -> bytes:
+    return frame.bytes if hasattr(frame, "bytes") else bytes(frame)
+
+
+def _json_safe(obj: Any) -> Any:
+    """``obj`` with every lone surrogate in its strings shown as a backslash escape."""
+    if isinstance(obj, str):
+        return obj.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(obj, dict):
+        return {_json_safe(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def _unencodable(header: Mapping[str, Any]) -> list[str]:
+    """Header fields holding text that cannot be sent back (lone surrogates)."""
+    bad = []
+    for key, value in header.items():
+        try:
+            json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+        except (UnicodeError, ValueError, TypeError):
+            bad.append(str(key).encode("utf-8", "backslashreplace").decode("utf-8"))
+    return bad
+
+
 class BeakerlikeKernel(IPythonKernel):
     """An IPython kernel that answers plugin-defined ``<action>_request`` messages."""
 
@@ -73,20 +83,30 @@ class BeakerlikeKernel(IPythonKernel):
     implementation_version = __version__
     banner = f"beakerlike {__version__}: IPython kernel with plugin actions"
 
+    cell_switch_interval = Float(
+        0.00025,
+        config=True,
+        help="sys.setswitchinterval() while a cell runs, in seconds (0: leave Python's 0.005). A cell running "
+        "pure-Python code holds the GIL; each thread answering an action (shell channel, action loop, IOPub) "
+        "waits up to this long for it at every step, so with Python's default a no-op action took 5-10x longer "
+        "during such a cell. Between cells Python's default is kept (streaming throughput is better with it).",
+    )
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._standard_shell_types = frozenset(self.shell_handlers)
-        self.running: dict[str, RunningAction] = {}
-        # Reentrant: the SIGINT handler takes it on the main thread, maybe while _run holds it.
-        self._running_lock = threading.RLock()
-        self._serial_locks: dict[int, anyio.Lock] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.action_loop = ActionLoop().start()
+        self.runner = ActionRunner(self, self.action_loop)
+        self.runner.bind_output = self._bind_output
         self.host = PluginHost().load()
         for err in self.host.errors:
             self.log.error("beakerlike plugin %s failed (%s): %s", err.plugin, err.phase, err.error)
         if self.shell is not None:
             self.shell.events.register("pre_run_cell", self._before_execute)
             self.shell.events.register("post_run_cell", self._after_execute)
+            display_pub = getattr(self.shell, "display_pub", None)
+            if display_pub is not None:
+                guard_display_pub(display_pub)
         self.host.call_each("kernel_started", kernel=self)
 
     # -- discovery -------------------------------------------------------------
@@ -115,133 +135,164 @@ class BeakerlikeKernel(IPythonKernel):
             actions.update(contexts.active_actions())
         return actions
 
-    # -- shell routing ---------------------------------------------------------
-    async def shell_main(self, subshell_id: str | None, msg: Any) -> None:  # type: ignore[override]
-        """Route ``*_request`` messages ipykernel does not know to the action runner."""
-        msg_type = self._peek_msg_type(msg)
-        if (
-            msg_type is not None
-            and msg_type not in self._standard_shell_types
-            and protocol.action_of(msg_type) is not None
-        ):
-            task = asyncio.create_task(
-                self._handle_action_message(subshell_id, msg), context=copy_context()
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return
-        await super().shell_main(subshell_id, msg)
+    # -- shell transport: routing on the shell-channel thread ---------------------
+    async def shell_channel_thread_main(self, msg: Any) -> None:  # type: ignore[override]
+        """Take action requests before ipykernel forwards shell messages to the main thread."""
+        if not self.route_shell_message(msg):
+            await super().shell_channel_thread_main(msg)
 
-    def _peek_msg_type(self, msg: Any) -> str | None:
-        # Unverified peek at the header; the full deserialize below verifies the HMAC.
-        if self.session is None or (len(msg) == 1 and getattr(msg[0], "buffer", b"") == b"stop aborting"):
-            return None
-        try:
-            _, frames = self.session.feed_identities(msg, copy=False)
-            header = self.session.unpack(frames[1].bytes if hasattr(frames[1], "bytes") else frames[1])
-            return header.get("msg_type")
-        except Exception:
-            return None
+    def route_shell_message(self, msg: Any) -> bool:
+        """On the shell-channel thread: handle ``msg`` here and return ``True``, or leave it to ipykernel.
 
-    def _reply_stream(self, subshell_id: str | None) -> Any:
-        if self._supports_kernel_subshells:
-            return self.shell_channel_thread.manager.get_subshell_to_shell_channel_socket(subshell_id)
-        return self.shell_stream
-
-    async def _handle_action_message(self, subshell_id: str | None, raw: Any) -> None:
+        Action requests go to the action runner (``main_thread`` ones on to the main thread
+        through ipykernel's queue, keeping their order with cells); a header whose ``msg_type``
+        is not a string is dropped. This is the hook where a transport for other message types
+        (e.g. ``comm_msg`` of beakerlike comms) can take its messages too.
+        """
         session = self.session
-        assert session is not None
-        idents, frames = session.feed_identities(raw, copy=False)
+        if session is None:
+            return False
         try:
-            parent = session.deserialize(frames, content=True, copy=False)
+            idents, frames = session.feed_identities(msg, copy=False)
+            header = session.unpack(_frame_bytes(frames[1]))  # unverified peek; verified below
         except Exception:
-            # Bad signature or malformed frames: nothing trustworthy to reply to.
-            self.log.error("Invalid action message", exc_info=True)
+            return False  # ipykernel logs it as an invalid message
+        if not isinstance(header, dict):
+            return False
+        msg_type = header.get("msg_type")
+        if not isinstance(msg_type, str):
+            self.log.warning("Ignoring a shell message whose header.msg_type is a %s, not a string",
+                             type(msg_type).__name__)
+            return True
+        if msg_type in self._standard_shell_types or protocol.action_of(msg_type) is None:
+            return False
+        try:
+            parent = session.deserialize(frames, content=False, copy=False)  # verifies the signature
+        except Exception:
+            self.log.error("Invalid action message", exc_info=True)  # nothing trustworthy to reply to
+            return True
+        add_digest = getattr(session, "_add_digest", None)
+        if add_digest is not None:  # replay protection, as a full deserialize records it
+            add_digest(_frame_bytes(frames[0]))
+        self._take_action_request(idents, parent, msg)
+        return True
+
+    def _take_action_request(self, idents: list[Any], parent: dict[str, Any], raw: Any) -> None:
+        bad = _unencodable(parent["header"])
+        if bad:
+            safe = {**parent, "header": _json_safe(parent["header"])}
+            name = protocol.action_of(safe["header"]["msg_type"]) or "unknown"
+            self._publish_status("busy", "shell", parent=safe)
+            reply = protocol.error_reply(
+                "ValidationError",
+                f"request header is not valid Unicode: {', '.join(bad)} holds a lone surrogate",
+                [], errors=[{"loc": ["header", b], "msg": "lone surrogate", "type": "unicode"} for b in bad])
+            self._shell_reply_sender(idents, safe, protocol.reply_type(name))(reply)
             return
-        stream = self._reply_stream(subshell_id)
-        msg_type = parent["header"]["msg_type"]
-        name = protocol.action_of(msg_type) or msg_type
-        # Output of this task (print, display) is parented to this request only.
-        super(IPythonKernel, self).set_parent(idents, parent, channel="shell")
-        display_pub = getattr(self.shell, "display_pub", None)
-        for out in (sys.stdout, sys.stderr, display_pub):
-            if hasattr(out, "set_thread_parent"):
-                out.set_thread_parent(parent)
-        self._publish_status("busy", "shell", parent=parent)
-        try:
-            content = await self._run(name, parent)
-        except Exception as exc:  # last line of defence: still exactly one reply
-            content = protocol.exception_reply(exc)
-        except BaseException:  # e.g. the task cancelled at shutdown
-            content = protocol.aborted_reply("cancelled")
-        _flush_output()
-        session.send(stream, protocol.reply_type(name), content, parent, ident=idents)
-        self._publish_status("idle", "shell", parent=parent)
-
-    async def _run(self, name: str, parent: dict[str, Any]) -> dict[str, Any]:
-        act = self.resolve_action(name)
-        if act is None:
-            return unknown_action_reply(name, [
-                n for n, a in self.callable_actions().items() if a.scope == "public"
-            ])
-        request = Request(
-            name,
-            parent,
+        header = parent["header"]
+        name = protocol.action_of(header["msg_type"]) or header["msg_type"]
+        parent["buffers"] = parent.get("buffers") or []
+        call = ActionCall(
+            action=name,
+            message=parent,
+            send_reply=self._shell_reply_sender(idents, parent, protocol.reply_type(name)),
             publish=self._publisher(parent),
-            namespace=self.shell.user_ns if self.shell is not None else {},
-            kernel=self,
-            format_display=self._format_display,
-            coalesce=act.coalesce,
+            lane=header.get("subshell_id") if isinstance(header.get("subshell_id"), str) else None,
         )
-        scope = anyio.CancelScope()
-        msg_id = parent["header"].get("msg_id", "")
-        running = RunningAction(name=name, msg_id=msg_id, scope=scope, loop=asyncio.get_running_loop())
-        with self._running_lock:
-            self.running[msg_id] = running
-        try:
-            return await run_action(act, request, scope=scope, serial_lock=self._serial_lock(),
-                                    reason=lambda: running.reason)
-        finally:
-            with self._running_lock:
-                self.running.pop(msg_id, None)
+        self._publish_status("busy", "shell", parent=parent)
+        act = self.resolve_action(name)
+        if act is not None and act.main_thread:
+            self.runner.hold(call)
+            # Forward through ipykernel's queue to the main shell: it runs after the cells sent before it.
+            socket = self.shell_channel_thread.manager.get_shell_channel_to_subshell_socket(None)
+            socket.send_multipart(raw, copy=False)
+        else:
+            self.runner.submit(call)
 
-    def _serial_lock(self) -> anyio.Lock:
-        key = threading.get_ident()
-        lock = self._serial_locks.get(key)
-        if lock is None:
-            lock = self._serial_locks[key] = anyio.Lock()
-        return lock
+    def _shell_reply_sender(self, idents: list[Any], parent: dict[str, Any], reply_type: str) -> Any:
+        """``send_reply(content)`` for a shell request: reply on the shell socket, then ``idle``."""
+        session, stream = self.session, self.shell_stream
+        io_loop = self.shell_channel_thread.io_loop
 
-    def _publisher(self, parent: dict[str, Any]) -> Any:
+        def send_reply(content: dict[str, Any]) -> None:
+            msg = session.msg(reply_type, content, parent=parent)
+            try:
+                frames = session.serialize(msg, ident=idents)
+            except (TypeError, ValueError, UnicodeError) as exc:
+                content = protocol.error_reply("SerializationError", f"reply not JSON serializable: {exc!r}")
+                frames = session.serialize(session.msg(reply_type, content, parent=parent), ident=idents)
+            if threading.current_thread() is self.shell_channel_thread:
+                stream.send_multipart(frames)
+            else:
+                io_loop.add_callback(stream.send_multipart, frames)
+            self._publish_status("idle", "shell", parent=parent)
+
+        return send_reply
+
+    def _publisher(self, parent: dict[str, Any]) -> Publisher:
         session, iopub = self.session, self.iopub_socket
         topic = self._topic
 
         def publish(msg_type: str, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-            session.send(iopub, msg_type, content, parent=parent, ident=topic(msg_type),
-                         buffers=buffers)
+            session.send(iopub, msg_type, content, parent=parent, ident=topic(msg_type), buffers=buffers)
 
         return publish
+
+    def _bind_output(self, parent: Mapping[str, Any]) -> None:
+        """Parent ``display``/``input``/``get_parent`` in the current context to an action request."""
+        super(IPythonKernel, self).set_parent([], parent, channel="shell")
+        display_pub = getattr(self.shell, "display_pub", None)
+        if display_pub is not None and hasattr(display_pub, "set_thread_parent"):
+            display_pub.set_thread_parent(parent)
 
     def _format_display(self, obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         data, md = self.shell.display_formatter.format(obj)
         return data, md
 
+    # -- main-thread actions --------------------------------------------------------
+    async def shell_main(self, subshell_id: str | None, msg: Any) -> None:  # type: ignore[override]
+        """Run ``main_thread`` actions forwarded by :meth:`route_shell_message`, between cells."""
+        if subshell_id is None and self._is_action(msg):
+            async with self._main_asyncio_lock:
+                await self.runner.run_held()
+            return
+        await super().shell_main(subshell_id, msg)
+
+    def _is_action(self, msg: Any) -> bool:
+        if self.session is None or (len(msg) == 1 and getattr(msg[0], "buffer", b"") == b"stop aborting"):
+            return False
+        try:
+            _, frames = self.session.feed_identities(msg, copy=False)
+            msg_type = self.session.unpack(_frame_bytes(frames[1])).get("msg_type")
+        except Exception:
+            return False
+        return (isinstance(msg_type, str) and msg_type not in self._standard_shell_types
+                and protocol.action_of(msg_type) is not None)
+
     # -- cancellation ----------------------------------------------------------
     def cancel_actions(self, reason: str = "interrupted") -> int:
-        """Cancel every running action (they reply ``aborted``); returns how many."""
-        with self._running_lock:
-            running = list(self.running.values())
-        for r in running:
-            r.cancel(reason)
-        return len(running)
+        """Cancel every queued and running action (they reply ``aborted``); returns how many."""
+        return self.runner.cancel_all(reason)
+
+    def cancel_action(self, msg_id: str, reason: str = "cancelled") -> bool:
+        """Cancel one action request by ``msg_id``; ``False`` if unknown or already finished."""
+        return self.runner.cancel(msg_id, reason)
 
     async def interrupt_request(self, stream: Any, ident: Any, parent: Any) -> None:  # type: ignore[override]
-        """Cancel running actions, then interrupt the running cell as ipykernel does."""
+        """Cancel queued and running actions, then interrupt the running cell as ipykernel does."""
         self.cancel_actions("interrupted")
+        # ipykernel signals SIGINT next; when it lands outside a cell it must not abort requests that
+        # arrived after this interrupt (the handler runs whenever the main thread gets to it).
+        self._own_sigint_until = time.monotonic() + 1.0
         await super().interrupt_request(stream, ident, parent)
 
+    _own_sigint_until = 0.0
+
     def _on_sigint(self, signum: int, frame: Any) -> None:
-        # SIGINT outside a cell (signal-mode interrupts): cancel actions, keep running.
+        # SIGINT outside a cell (signal-mode interrupts, `kill -INT`): cancel actions, keep running.
+        if time.monotonic() < self._own_sigint_until:
+            self._own_sigint_until = 0.0  # the one an interrupt_request sent: it already cancelled
+            return
         self.cancel_actions("interrupted")
 
     def start(self) -> None:
@@ -261,8 +312,18 @@ class BeakerlikeKernel(IPythonKernel):
         await super().shutdown_request(stream, ident, parent)
 
     # -- execution hooks -------------------------------------------------------
+    _interval_between_cells: float | None = None
+
     def _before_execute(self, info: Any) -> None:
+        if self.cell_switch_interval > 0 and self._interval_between_cells is None:
+            self._interval_between_cells = sys.getswitchinterval()
+            sys.setswitchinterval(self.cell_switch_interval)
         self.host.call_each("before_execute", kernel=self, info=info)
 
     def _after_execute(self, result: Any) -> None:
+        if self._interval_between_cells is not None:
+            sys.setswitchinterval(self._interval_between_cells)
+            self._interval_between_cells = None
+        self._own_sigint_until = 0.0  # an interrupt's SIGINT that reached this cell is spent
+        _flush_output()  # the cell's own output goes out before anything a hook publishes (its preview)
         self.host.call_each("after_execute", kernel=self, result=result)

@@ -6,7 +6,7 @@ from typing import Any
 
 import zmq
 from ipykernel.kernelapp import IPKernelApp
-from traitlets import Integer
+from traitlets import DottedObjectName, Integer
 
 
 class BeakerlikeKernelApp(IPKernelApp):
@@ -20,6 +20,12 @@ class BeakerlikeKernelApp(IPKernelApp):
     """
 
     name = "beakerlike-kernel"
+
+    # print() inside an action handler goes to its request, in order with its responses (see _output).
+    outstream_class = DottedObjectName(
+        "beakerlike._output.ActionOutStream", allow_none=True, config=True,
+        help="The OutStream class for sys.stdout/sys.stderr (beakerlike's routes action output to its request).",
+    )
 
     iopub_hwm = Integer(
         100_000,

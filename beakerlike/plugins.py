@@ -55,6 +55,8 @@ BUILTIN_PLUGINS: list[str] = [
     "beakerlike.builtin.discovery",
     "beakerlike.builtin.contexts_plugin",
     "beakerlike.builtin.preview_plugin",
+    "beakerlike.builtin.cancel",
+    "beakerlike.builtin.variables_plugin",
 ]
 
 

@@ -29,8 +29,10 @@ def _free_port() -> int:
 class JupyterServer:
     """``python -m jupyter_server`` on a free port with default rate limits; kernels inherit ``env``."""
 
-    def __init__(self, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
+    def __init__(self, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+                 log_file: str | None = None) -> None:
         self.args = args
+        self.log_file = log_file  # the server's log (stderr) goes here when given
         self.port = _free_port()
         self.token = uuid.uuid4().hex
         self.tmp = tempfile.TemporaryDirectory(prefix="beakerlike-bench-server-")
@@ -43,7 +45,13 @@ class JupyterServer:
         cmd = [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={self.token}", "--ServerApp.open_browser=False",
                f"--ServerApp.root_dir={self.tmp.name}", "--ServerApp.allow_root=True", *self.args]
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log = open(self.log_file, "ab") if self.log_file else None  # noqa: SIM115 - the child keeps it
+        try:
+            self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL,
+                                         stderr=log if log is not None else subprocess.DEVNULL)
+        finally:
+            if log is not None:
+                log.close()
         deadline = time.monotonic() + 60
         while True:
             try:

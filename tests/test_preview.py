@@ -61,7 +61,7 @@ async def test_added_changed_mutated_deleted(kernel):
     assert set(items) == {"a", "b"}
     assert meta(items["a"])["summary"] == "2" and meta(items["a"])["kind"] == "scalar"
     assert meta(items["b"])["kind"] == "text"
-    assert md == {"removed": {"variables": []}, "seq": seq + 1, "full": False}
+    assert md == {"removed": {"variables": []}, "seq": seq + 1, "full": False, "more": False, "omitted": 0}
 
     items, md = one_preview(await kernel.execute("keep.append(3)\nd['k2'] = 'w'"))
     assert set(items) == {"keep", "d"}
@@ -146,16 +146,16 @@ async def test_paging(kernel):
     assert len(df_meta["rows"]) == 5
 
     page = await kernel.call("preview_page", path=["df"], offset=998, limit=10, columns=["c", "a"])
-    assert page == {"path": ["df"], "offset": 998, "limit": 10, "total": 1000, "columns": ["c", "a"],
-                    "rows": [["s", 998], ["s", 999]], "index": [998, 999]}
+    assert page == {"path": ["df"], "offset": 998, "limit": 10, "total": 1000, "total_columns": 3,
+                    "columns": ["c", "a"], "rows": [["s", 998], ["s", 999]], "index": [998, 999]}
     page = await kernel.call("preview_page", path=["df", "b"], offset=2, limit=2)
     assert page["rows"] == [[1.0], [1.5]] and page["total"] == 1000
     page = await kernel.call("preview_page", path=["tree", "level", 2, "deep"], offset=95, limit=50)
     assert page["rows"] == [[95], [96], [97], [98], [99]] and page["total"] == 100
     page = await kernel.call("preview_page", path=["arr"], offset=1, limit=2, columns=["2"])
     assert page["rows"] == [[5], [8]]
-    page = await kernel.call("preview_page", path=["text"], offset=95, limit=10)
-    assert page["rows"] == [["fghij"]] and page["total"] == 100
+    page = await kernel.call("preview_page", path=["text"], offset=0, limit=10)  # strings page by lines
+    assert page["rows"] == [["abcdefghij" * 10]] and page["total"] == 1 and page["unit"] == "lines"
 
     got = []
     spec = await kernel.call("preview_page", path=["df"], offset=10, limit=3, binary=True, on_response=got.append)

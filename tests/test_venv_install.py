@@ -48,7 +48,9 @@ def test_varstore_from_its_entry_point_in_a_fresh_venv(venv):
     script = venv.work / "use_varstore.py"
     script.write_text(CLIENT)
     store = venv.work / "vars.sqlite3"
-    result = json.loads(venv.run("python", script, store).stdout.splitlines()[-1])  # no BEAKERLIKE_PLUGINS
+    # no BEAKERLIKE_PLUGINS; the store is outside the default varstore root, so name the root
+    run = venv.run("python", script, store, BEAKERLIKE_VARSTORE_ROOT=str(venv.work))
+    result = json.loads(run.stdout.splitlines()[-1])
 
     assert {"save_var", "load_var", "list_vars", "context_info"} <= set(result["actions"])
     assert result["errors"] == []

@@ -28,7 +28,7 @@ def kernel_started(kernel: Any) -> None:
     manager.start()
 
 
-@action
+@action(main_thread=True)  # setup/teardown may import and bind names: never in the middle of a cell
 async def context_setup(
     req,
     context: str,

@@ -6,15 +6,45 @@ to the cell that caused them, before its ``status: idle``; see the protocol doc.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import pydantic
+from typing_extensions import TypedDict
 
 from ..actions import action
 from ..hookspecs import hookimpl
 from ..preview import PreviewEngine, PreviewerRegistry, PreviewUpdate, builtin_previewers
+from ..preview.items import sendable
 from ..protocol import PREVIEW_MSG_TYPE
 
 #: Watcher key used while the active context asks for always-on previews.
 ALWAYS_ON_KEY = "__context_always_on__"
+
+T = TypeVar("T")
+
+
+class ChangedWhileReading(RuntimeError):
+    """A value changed while a preview read it (a running cell is modifying it); try again."""
+
+
+def _concurrent_mutation(exc: RuntimeError) -> bool:
+    text = str(exc)
+    return "during iteration" in text and ("changed" in text or "mutated" in text)
+
+
+def read_stable(read: Callable[[], T], attempts: int = 3) -> T:
+    """``read()``, retried when a running cell mutates what it iterates (actions run during cells).
+
+    Raises :class:`ChangedWhileReading` (a clear error reply) if it keeps changing.
+    """
+    for _ in range(attempts):
+        try:
+            return read()
+        except RuntimeError as exc:
+            if not _concurrent_mutation(exc):
+                raise
+    raise ChangedWhileReading("the value changed while reading (a running cell is modifying it); try again")
 
 
 class IopubPublisher:
@@ -31,6 +61,7 @@ class IopubPublisher:
         self.last_seq = update.seq
         k = self.kernel
         content, metadata = update.message()
+        content["variables"] = sendable(content["variables"])  # never a lost message, so seq never skips
         k.session.send(k.iopub_socket, PREVIEW_MSG_TYPE, content, parent=k.get_parent("shell"),
                        metadata=metadata, ident=k._topic(PREVIEW_MSG_TYPE))
 
@@ -82,7 +113,8 @@ def after_execute(kernel: Any, result: Any) -> None:
 
 
 def _snapshot_json(update: PreviewUpdate) -> dict[str, Any]:
-    return {"variables": update.items, "removed": update.removed, "seq": update.seq, "full": update.full}
+    return {"variables": sendable(update.items), "removed": update.removed, "seq": update.seq, "full": update.full,
+            "offset": update.offset, "total": update.total, "more": update.more, "omitted": update.omitted}
 
 
 @action
@@ -93,7 +125,8 @@ async def preview_watch(req, key: str | None = None) -> dict[str, Any]:
     session) unless ``key`` is given. Returns ``{"variables", "removed", "seq", "full"}``.
     """
     watch_key = key or req.header.get("session") or "anonymous"
-    return _snapshot_json(req.kernel.preview.watch(watch_key, req.kernel.preview_publisher))
+    engine = req.kernel.preview
+    return _snapshot_json(read_stable(lambda: engine.watch(watch_key, req.kernel.preview_publisher)))
 
 
 @action
@@ -105,30 +138,45 @@ async def preview_unwatch(req, key: str | None = None) -> dict[str, Any]:
 
 
 @action
-async def preview_snapshot(req) -> dict[str, Any]:
-    """Previews of every user variable, without starting to watch."""
-    return _snapshot_json(req.kernel.preview.snapshot())
+async def preview_snapshot(
+    req, offset: Annotated[int, pydantic.Field(ge=0)] = 0, limit: Annotated[int, pydantic.Field(ge=0)] | None = None
+) -> dict[str, Any]:
+    """Previews of the user's variables (sorted by name, from ``offset``), without starting to watch.
+
+    At most ``limit`` items (capped at 20,000) and 16 MB; ``more``/``omitted`` say whether
+    (and how many) names follow: fetch them from ``offset + len(variables)``.
+    """
+    engine = req.kernel.preview
+    return _snapshot_json(read_stable(lambda: engine.snapshot(offset, limit)))
+
+
+class AttrStep(TypedDict):
+    """A path step into an object's stored attribute: ``{"attr": "name"}`` (looked up statically)."""
+
+    __pydantic_config__ = pydantic.ConfigDict(extra="forbid")  # type: ignore[misc]
+    attr: str
 
 
 @action
 async def preview_page(
     req,
-    path: list[str | int],
+    path: list[str | int | AttrStep],
     offset: int = 0,
     limit: int = 50,
     columns: list[str] | None = None,
     binary: bool = False,
 ) -> dict[str, Any]:
-    """One page of a large item addressed by ``path`` (``[name, key_or_index, ...]``).
+    """One page of a large item addressed by ``path`` (``[name, key_or_index_or_{"attr": name}, ...]``).
 
-    Returns ``{"path", "offset", "limit", "total", "columns", "rows", "index"}``.
+    Returns ``{"path", "offset", "limit", "total", "columns", "rows", "index"}``, plus
+    ``children`` for dicts, lists, tuples, sets and objects and ``unit`` for text.
     With ``binary=true`` (DataFrames and 1-2 d arrays) numeric columns are sent as
     little-endian buffers in one ``preview_page_response`` and the reply describes
     them (``columns: [{"column", "dtype", "buffer"}]``).
     """
     engine: PreviewEngine = req.kernel.preview
     if binary:
-        spec, buffers = engine.page_binary(path, offset, limit, columns)
+        spec, buffers = read_stable(lambda: engine.page_binary(path, offset, limit, columns))
         req.respond(spec, buffers=buffers)
         return spec
-    return engine.page(path, offset, limit, columns)
+    return read_stable(lambda: engine.page(path, offset, limit, columns))

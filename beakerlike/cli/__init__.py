@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "beakerlike.cli.kernel_cmds",
     "beakerlike.cli.plugin_cmds",
     "beakerlike.cli.demo_cmds",
+    "beakerlike.cli.mcp_cmds",
 ]
 
 for _mod in COMMAND_MODULES:

@@ -31,6 +31,10 @@ def install(
         raise typer.Exit(2)
     where = do_install(user=user, prefix=prefix)
     console.print(f"Installed kernelspec [bold]beakerlike[/] in {where}")
+    from ..serverext import install_server_config
+
+    # What a wheel install ships as shared data (editable installs skip it): the server extension.
+    console.print(f"Enabled the jupyter_server extension in {install_server_config(user=user, prefix=prefix)}")
 
 
 def parse_payload(payload: str | None, pairs: list[str]) -> dict[str, Any]:

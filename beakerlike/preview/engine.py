@@ -22,7 +22,7 @@ from typing import Any
 
 from .cellnames import analyze_cell, called_globals
 from .fingerprint import fingerprint
-from .items import ItemMaker, stub_item
+from .items import ItemMaker, item_size, stub_item
 from .paging import binary_columns, page_of, resolve
 from .previewers import PreviewerRegistry, builtin_previewers
 from .safe import DEFAULT_LIMITS, Limits
@@ -31,6 +31,14 @@ log = logging.getLogger("beakerlike.preview")
 
 #: Value types whose identity is their whole state (no in-place mutation).
 IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, frozenset, range, type(Ellipsis))
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _immutable(value: Any) -> bool:
@@ -47,12 +55,22 @@ class PreviewUpdate:
     removed: list[str]
     seq: int
     full: bool
+    #: Names left out to keep the message bounded (changed names, or for a snapshot the names after this page).
+    omitted: int = 0
+    #: For snapshots: the position of the first item among all visible names (sorted) and their count.
+    offset: int = 0
+    total: int | None = None
+
+    @property
+    def more(self) -> bool:
+        """Some names were left out: fetch them with ``preview_snapshot {offset, limit}``."""
+        return self.omitted > 0
 
     def message(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(content, metadata)`` of the iopub ``preview`` message for this update."""
         content = {"variables": self.items}
         metadata = {"beakerlike": {"removed": {"variables": list(self.removed)}, "seq": self.seq,
-                                   "full": self.full}}
+                                   "full": self.full, "more": self.more, "omitted": self.omitted}}
         return content, metadata
 
 
@@ -90,7 +108,9 @@ class PreviewEngine:
         limits: Limits = DEFAULT_LIMITS,
         budget: float = 0.05,
         max_items: int = 2000,
+        max_bytes: int = 2 * 1024 * 1024,
         max_snapshot: int = 20000,
+        max_snapshot_bytes: int = 16 * 1024 * 1024,
         small_namespace: int = 500,
         transform: Callable[[str], str] | None = None,
     ) -> None:
@@ -100,13 +120,17 @@ class PreviewEngine:
         self.limits = limits
         self.budget = budget
         self.max_items = max_items
+        self.max_bytes = max_bytes
         self.max_snapshot = max_snapshot
+        self.max_snapshot_bytes = max_snapshot_bytes
         self.small_namespace = small_namespace
         self.transform = transform
         self.maker = ItemMaker(self.registry, limits)
         self.stats = EngineStats()
         self._watchers: dict[str, Callable[[PreviewUpdate], None]] = {}
         self._known: dict[str, _Known] = {}
+        #: Names left out of a bounded message (the client pages them), by name: the id of their value then.
+        self._unsent: dict[str, int] = {}
         self._pending: set[str] = set()
         self._synced = False
         self._seq = 0
@@ -120,7 +144,7 @@ class PreviewEngine:
         with self._lock:
             record = not self._watchers
             self._watchers[str(key)] = callback
-            return self._snapshot(record)
+            return self._snapshot(record, limit=self.max_snapshot, max_bytes=self.max_snapshot_bytes)
 
     def unwatch(self, key: str) -> None:
         """Stop calling the watcher ``key`` (unknown keys are ignored)."""
@@ -129,6 +153,7 @@ class PreviewEngine:
             if not self._watchers:
                 self._synced = False
                 self._known.clear()
+                self._unsent.clear()
 
     @property
     def watching(self) -> bool:
@@ -145,23 +170,37 @@ class PreviewEngine:
         """Sequence number of the last published update."""
         return self._seq
 
-    def snapshot(self) -> PreviewUpdate:
-        """Previews of every visible variable (``full=True``, ``seq`` = last published)."""
-        with self._lock:
-            return self._snapshot(record=not self._watchers)
+    def snapshot(self, offset: int = 0, limit: int | None = None) -> PreviewUpdate:
+        """Previews of the visible variables, sorted by name, from ``offset`` (``full=True``, ``seq`` = last published).
 
-    def _snapshot(self, record: bool) -> PreviewUpdate:
+        At most ``limit`` (capped at ``max_snapshot``) items and ``max_snapshot_bytes``;
+        ``omitted`` counts the names after this page (fetch them from ``offset + len(items)``).
+        """
+        if type(offset) is not int or offset < 0:
+            raise ValueError("offset must be a non-negative integer")
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise ValueError("limit must be a non-negative integer")
+        limit = self.max_snapshot if limit is None else min(limit, self.max_snapshot)
+        with self._lock:
+            return self._snapshot(record=False, offset=offset, limit=limit, max_bytes=self.max_snapshot_bytes)
+
+    def _snapshot(self, record: bool, offset: int = 0, limit: int | None = None,
+                  max_bytes: int | None = None) -> PreviewUpdate:
         # ``record`` resets what the engine compares the next cell with. A snapshot for one client while
         # others watch must not: changes made between cells (by actions) would never reach those others.
         if record:
             self._known.clear()
+            self._unsent.clear()
             self._pending.clear()
-        names = [n for n, v in list(self.namespace.items()) if self.visible(n, v)]
+        names = sorted(n for n, v in list(self.namespace.items()) if self.visible(n, v))
         deadline = time.perf_counter() + max(self.budget * 20, 1.0)
-        items = self._build(names, deadline, max_items=self.max_snapshot, record=record)
+        page = names[offset:]
+        items, omitted = self._build(page, deadline, max_items=self.max_items if limit is None else limit,
+                                     max_bytes=self.max_bytes if max_bytes is None else max_bytes, record=record)
         if record:
             self._synced = True
-        return PreviewUpdate(items=items, removed=[], seq=self._seq, full=True)
+        return PreviewUpdate(items=items, removed=[], seq=self._seq, full=True, omitted=omitted, offset=offset,
+                             total=len(names))
 
     def page(self, path: list[str | int], offset: int = 0, limit: int = 50,
              columns: list[str] | None = None) -> dict[str, Any]:
@@ -181,8 +220,8 @@ class PreviewEngine:
     # -- driving -----------------------------------------------------------------
     def visible(self, name: str, value: Any) -> bool:
         """Whether a namespace entry is a user variable (not ``_private`` or IPython's own)."""
-        if type(name) is not str or name.startswith("_"):
-            return False
+        if type(name) is not str or name.startswith("_") or not (name.isascii() or _utf8(name)):
+            return False  # a name no message can carry (a lone surrogate) is not shown
         return not (name in self.hidden and self.hidden[name] is value)
 
     def set_registry(self, registry: PreviewerRegistry) -> None:
@@ -199,29 +238,40 @@ class PreviewEngine:
                 return None
             snap = self._snapshot(record=True)
             self._seq += 1
-            update = PreviewUpdate(items=snap.items, removed=[], seq=self._seq, full=True)
+            update = PreviewUpdate(items=snap.items, removed=[], seq=self._seq, full=True, omitted=snap.omitted,
+                                   total=snap.total)
             self._notify(update)
             return update
 
-    def after_execute(self, code: str | None) -> PreviewUpdate | None:
-        """Compute and publish the changes of the cell that just ran (no-op while nobody watches)."""
+    def names_changed(self, names: list[str]) -> PreviewUpdate | None:
+        """Publish what changed among ``names`` (e.g. an action bound or deleted them); no-op while nobody watches."""
+        return self.after_execute(None, names=names)
+
+    def after_execute(self, code: str | None, *, names: list[str] | None = None) -> PreviewUpdate | None:
+        """Compute and publish the changes of the cell that just ran (no-op while nobody watches).
+
+        ``names`` replaces the cell's analysis: only those names are examined.
+        """
         if not self._watchers:
             self.stats.skipped_not_watching += 1
             return None
         with self._lock:
             if not self._synced:
                 snap = self._snapshot(record=True)
-                update = PreviewUpdate(items=snap.items, removed=[], seq=self._seq + 1, full=True)
+                update = PreviewUpdate(items=snap.items, removed=[], seq=self._seq + 1, full=True,
+                                       omitted=snap.omitted, total=snap.total)
             else:
                 deadline = time.perf_counter() + self.budget  # one budget for checking and building
-                changed, removed = self._changes(code, deadline)
+                changed, removed = self._changes(code, deadline, names)
                 if not changed and not removed:
                     return None
-                items = self._build(sorted(changed), deadline)
+                items, omitted = self._build(sorted(changed), deadline)
                 for name in removed:
                     self._known.pop(name, None)
+                    self._unsent.pop(name, None)
                     self._pending.discard(name)
-                update = PreviewUpdate(items=items, removed=sorted(removed), seq=self._seq + 1, full=False)
+                update = PreviewUpdate(items=items, removed=sorted(removed), seq=self._seq + 1, full=False,
+                                       omitted=omitted)
             self._seq = update.seq
             self.stats.updates += 1
             self._notify(update)
@@ -235,25 +285,32 @@ class PreviewEngine:
             except Exception:
                 log.exception("preview watcher %r failed", key)
 
-    def _changes(self, code: str | None, deadline: float) -> tuple[set[str], set[str]]:
+    def _changes(self, code: str | None, deadline: float,
+                 names: list[str] | None = None) -> tuple[set[str], set[str]]:
         ns = self.namespace
-        known = self._known
-        cell = analyze_cell(code or "", self.transform) if code is not None else None
-        full_scan = cell is None or cell.opaque or len(ns) <= self.small_namespace
+        known, unsent = self._known, self._unsent
+        cell = analyze_cell(code or "", self.transform) if code is not None and names is None else None
+        full_scan = names is None and (cell is None or cell.opaque or len(ns) <= self.small_namespace)
         changed: set[str] = set(self._pending)
         removed: set[str] = {n for n in self._pending if n not in ns}
-        if cell is not None:
-            candidates = set(cell.candidates)
-            candidates |= called_globals(cell.called | cell.touched, ns)
+        if cell is not None or names is not None:
+            if cell is not None:
+                candidates = set(cell.candidates)
+                candidates |= called_globals(cell.called | cell.touched, ns)
+            else:
+                candidates = {n for n in names or () if type(n) is str}
             self.stats.last_candidates = len(candidates)
             for name in candidates:
                 entry = known.get(name)
                 if name not in ns or not self.visible(name, ns[name]):
-                    if entry is not None:
+                    if entry is not None or name in unsent:
                         removed.add(name)
                     continue
                 value = ns[name]
-                if entry is None or entry.ident != id(value):
+                if entry is None:
+                    if unsent.get(name) != id(value):
+                        changed.add(name)
+                elif entry.ident != id(value):
                     changed.add(name)
                 elif not _immutable(value) and time.perf_counter() > deadline:
                     changed.add(name)  # no time left to check: rebuilt (or marked over budget) below
@@ -268,24 +325,36 @@ class PreviewEngine:
                         entry.fresh = True  # reused by _build
         if full_scan:
             self.stats.full_scans += 1
+            recheck = set(self._pending)
             for name, value in list(ns.items()):
                 entry = known.get(name)
                 if entry is None:
-                    if type(name) is str and name[:1] != "_" and self.visible(name, value):
+                    if (unsent.get(name) != id(value) and type(name) is str and name[:1] != "_"
+                            and self.visible(name, value)):
                         changed.add(name)
                 elif entry.ident != id(value):
-                    changed.add(name)  # visibility re-checked below
+                    changed.add(name)
+                    recheck.add(name)  # visibility re-checked below
             removed |= {n for n in known if n not in ns}
-            removed |= {n for n in changed if n in ns and not self.visible(n, ns[n])}
+            removed |= {n for n in unsent if n not in ns}
+            removed |= {n for n in recheck if n in ns and not self.visible(n, ns[n])}
         changed -= removed
         return changed, removed
 
     def _build(self, names: list[str], deadline: float, max_items: int | None = None,
-               record: bool = True) -> dict[str, dict[str, Any]]:
+               record: bool = True, max_bytes: int | None = None) -> tuple[dict[str, dict[str, Any]], int]:
+        """Items for ``names`` (in order) until ``max_items`` or ``max_bytes``; returns them and how many were left out.
+
+        Names left out are recorded with no item when ``record`` (the client was told to page them).
+        """
         max_items = self.max_items if max_items is None else max_items
+        max_bytes = self.max_bytes if max_bytes is None else max_bytes
         ns = self.namespace
         items: dict[str, dict[str, Any]] = {}
+        size = 0
         for i, name in enumerate(names):
+            if len(items) >= max_items or size >= max_bytes:
+                return items, self._omit(names[i:], record)
             if name not in ns:
                 continue
             value = ns[name]
@@ -294,9 +363,6 @@ class PreviewEngine:
             fp = None
             if entry is not None and entry.fresh and entry.ident == id(value):
                 item, fp = entry.item, entry.fp  # built moments ago by the mutation check
-            elif i >= max_items:
-                item = stub_item(name, value, "over_budget", f"more than {max_items} variables changed; "
-                                 "use preview_snapshot or preview_page")
             elif time.perf_counter() > deadline:
                 item = stub_item(name, value, "over_budget", "preview time budget exhausted; retried after the "
                                  "next cell")
@@ -311,5 +377,18 @@ class PreviewEngine:
                 self._pending.discard(name)
             if record:
                 self._known[name] = _Known(ident=id(value), item=item, fp=fp)
+                if name in self._unsent:
+                    del self._unsent[name]
             items[name] = item
-        return items
+            size += item_size(item)
+        return items, 0
+
+    def _omit(self, names: list[str], record: bool) -> int:
+        ns = self.namespace
+        left = {n: id(ns[n]) for n in names if n in ns}
+        if record:
+            for name in left.keys() & self._known.keys():
+                del self._known[name]
+            self._unsent.update(left)
+            self._pending.difference_update(left)
+        return len(left)

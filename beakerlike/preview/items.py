@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections import deque
 from typing import Any
 
+from ..protocol import packable
 from .previewers import Previewer, PreviewerRegistry
-from .safe import DEFAULT_LIMITS, Limits, ReprGuard, clip, escape, is_over_budget, json_cell, qualname, type_label
+from .safe import (
+    DEFAULT_LIMITS,
+    Limits,
+    ReprGuard,
+    clip,
+    escape,
+    is_over_budget,
+    json_cell,
+    qualname,
+    short,
+    type_label,
+)
 
 PREVIEW_MIME = "application/vnd.beakerlike.preview+json"
 
@@ -77,7 +90,8 @@ def clean_fields(fields: dict[str, Any], limits: Limits, trusted: bool) -> dict[
         elif key == "shape":
             out[key] = None if value is None else [int(v) for v in _first(value, 32)]
         elif key in ("columns", "index"):
-            out[key] = None if value is None else [json_cell(v, limits) if key == "index" else str(v)
+            out[key] = None if value is None else [json_cell(v, limits) if key == "index" else
+                                                   clip(str(v), limits.chars)[0]
                                                    for v in _first(value, max(limits.cols, limits.rows))]
         elif key == "rows":
             out[key] = None if value is None else [[json_cell(c, limits) for c in _first(r, limits.cols)]
@@ -92,6 +106,35 @@ def stub_item(name: str, obj: Any, status: str, error: str) -> dict[str, Any]:
     meta = _base(name, obj)
     meta.update(status=status, error=error, summary="", pageable=False)
     return bundle(meta)
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """A cheap upper estimate of an item's size in a JSON message (its HTML is at least as long as its data)."""
+    html, plain = item.get("text/html", ""), item.get("text/plain", "")
+    return 2 * (len(html) if type(html) is str else 0) + (len(plain) if type(plain) is str else 0) + 200
+
+
+def sendable(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``items`` if they can go into a message as they are, else with each unsendable item replaced.
+
+    A replaced item keeps its name and type, with ``status: error`` saying why (a trusted
+    previewer may still hand back text no message can carry, e.g. a lone surrogate).
+    """
+    if packable(items) is None:
+        return items
+    out = {}
+    for name, item in items.items():
+        why = packable(item)
+        if why is None:
+            out[name] = item
+            continue
+        meta = item.get(PREVIEW_MIME) if type(item) is dict else None
+        meta = meta if type(meta) is dict else {}
+        fixed = {**_FIELDS, "name": name, "status": "error", "error": f"preview not sendable: {why}"}
+        for key in ("type", "module"):
+            fixed[key] = meta.get(key) if type(meta.get(key)) is str and packable(meta.get(key)) is None else "?"
+        out[name] = bundle(fixed)
+    return out
 
 
 def _run_guarded(previewer: Previewer, obj: Any, limits: Limits) -> tuple[dict[str, Any] | None, str | None]:
@@ -112,6 +155,48 @@ def _run_guarded(previewer: Previewer, obj: Any, limits: Limits) -> tuple[dict[s
     if "error" in box:
         return None, f"previewer {previewer.name!r} raised {box['error']}"
     return box.get("fields"), None
+
+
+#: Builtin types whose C ``repr`` walks the whole value while holding the GIL (so no timeout can stop it).
+C_REPR_BASES: tuple[type, ...] = (int, str, bytes, bytearray, list, tuple, dict, set, frozenset, deque)
+_type_mro = type.__dict__["__mro__"].__get__
+_type_dict = type.__dict__["__dict__"].__get__
+
+
+def builtin_repr_base(tp: type) -> type | None:
+    """The builtin in :data:`C_REPR_BASES` whose ``__repr__`` ``tp`` inherits, else ``None`` (looked up statically)."""
+    try:
+        for klass in _type_mro(tp):
+            if "__repr__" in _type_dict(klass):
+                return klass if any(klass is b for b in C_REPR_BASES) else None
+    except Exception:
+        return None
+    return None
+
+
+def builtin_view(obj: Any, base: type, qual: str, limits: Limits) -> dict[str, Any]:
+    """Preview a subclass of a builtin through the builtin's own C slots: no repr, no user overrides.
+
+    ``list.__repr__`` of ten million items (or ``int.__repr__`` of a huge int) holds the
+    GIL for seconds, so the repr timeout could not stop it; the first items read
+    through ``base``'s iterator (and its length) say as much without running it.
+    """
+    n = items = limits.items
+    if base is int:
+        return {"kind": "scalar", "summary": f"{qual}({short(int.__pos__(obj), limits)})"}
+    if base in (str, bytes, bytearray):
+        n = base.__len__(obj)
+        view: Any = base.__getitem__(obj, slice(0, limits.chars + 1))
+        return {"kind": "text", "length": n, "shape": [n], "summary": f"{qual}({short(view, limits)})",
+                "truncated": n > limits.chars}
+    n = base.__len__(obj)
+    if base is dict:
+        view = dict(itertools.islice(dict.items(obj), items))
+    else:
+        view = list(itertools.islice(base.__iter__(obj), items))
+    more = f" of {n:,}" if n > items else ""
+    return {"kind": "container", "length": n, "shape": [n], "summary": f"{qual}{more}: {short(view, limits)}",
+            "truncated": n > items}
 
 
 class ItemMaker:
@@ -172,6 +257,9 @@ class ItemMaker:
             return {"kind": "object", "summary": f"{kind_name} {clip(str(label), 80)[0]}"}, None
         if not custom_repr:
             return {"kind": "object", "summary": f"<{mod}.{qual} object>"}, None
+        base = builtin_repr_base(tp)
+        if base is not None:  # its repr is a C loop over the whole value: never called (see builtin_view)
+            return builtin_view(obj, base, qual, self.limits), None
         text, why = self.guard.repr(obj, self.limits)
         if text is None:
             return {"kind": "object", "summary": f"<{mod}.{qual}>", "truncated": True}, why

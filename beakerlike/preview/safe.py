@@ -19,6 +19,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from ..protocol import safe_text
+
 #: Builtin types shown as scalars.
 SCALAR_TYPES = (type(None), bool, int, float, complex, decimal.Decimal, _dt.date, _dt.datetime, _dt.time,
                 _dt.timedelta)
@@ -46,7 +48,7 @@ def qualname(tp: type) -> tuple[str, str]:
     try:
         mod = type.__getattribute__(tp, "__module__")
         name = type.__getattribute__(tp, "__qualname__")
-        return (mod if isinstance(mod, str) else "?", name if isinstance(name, str) else "?")
+        return (safe_text(mod) if type(mod) is str else "?", safe_text(name) if type(name) is str else "?")
     except Exception:
         return ("?", "?")
 
@@ -57,10 +59,13 @@ def type_label(obj: Any) -> str:
 
 
 def clip(text: str, chars: int) -> tuple[str, bool]:
-    """Cut ``text`` to ``chars`` characters with an ellipsis; returns ``(text, truncated)``."""
+    """Cut ``text`` to ``chars`` characters with an ellipsis; returns ``(text, truncated)``.
+
+    The result is JSON-safe (lone surrogates escaped, see :func:`beakerlike.protocol.safe_text`).
+    """
     if len(text) <= chars:
-        return text, False
-    return text[: max(chars - 1, 0)] + "…", True
+        return safe_text(text), False
+    return safe_text(text[: max(chars - 1, 0)]) + "…", True
 
 
 def short(obj: Any, limits: Limits = DEFAULT_LIMITS, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> str:
@@ -134,8 +139,10 @@ def json_cell(obj: Any, limits: Limits = DEFAULT_LIMITS) -> Any:
     tp = type(obj)
     if type(tp) is not type:
         return short(obj, limits)
-    if obj is None or tp is bool or tp is str and len(obj) <= limits.chars:
+    if obj is None or tp is bool:
         return obj
+    if tp is str and len(obj) <= limits.chars:
+        return safe_text(obj)
     if tp is int:
         return obj if -(2**53) < obj < 2**53 else _int_text(obj, limits.chars)
     if tp is float:

@@ -40,7 +40,8 @@ class Job:
 
     def to_json(self) -> dict[str, Any]:
         """Progress as JSON."""
-        return {"job": self.id, "step": self.step, "steps": self.steps, "progress": self.step / self.steps}
+        return {"job": self.id, "step": self.step, "steps": self.steps, "progress": self.step / self.steps,
+                "done": self.step, "total": self.steps}
 
 
 #: Jobs running now, by id.
@@ -55,7 +56,9 @@ async def run_job(req, steps: int = 10, delay: float = 0.1, chunk_bytes: int = 0
     With ``chunk_bytes > 0`` each progress response carries one binary buffer of that many
     bytes (the job's "output"), and the reply gives the SHA-256 of all of them. ``job``
     names the job (default: ``job-N``) so ``cancel_job`` can stop it; a cancelled job
-    replies ``ok`` with ``"status": "cancelled"``, an interrupt makes it reply ``aborted``.
+    replies ``ok`` with ``"job_state": "cancelled"`` (a finished one ``"done"``), an
+    interrupt makes it reply ``aborted``. Each progress response follows the progress
+    convention: ``progress`` (0..1) plus ``done``/``total`` steps.
     """
     if steps < 1 or delay < 0 or chunk_bytes < 0:
         raise ValueError("steps must be >= 1, delay and chunk_bytes >= 0")
@@ -77,9 +80,9 @@ async def run_job(req, steps: int = 10, delay: float = 0.1, chunk_bytes: int = 0
                 await req.respond(state.to_json(), buffers=buffers)
     finally:
         JOBS.pop(job_id, None)
-    status = "cancelled" if state.scope.cancelled_caught else "done"
-    result = {"job": job_id, "status": status, "steps_done": state.step}
-    if status == "cancelled":
+    job_state = "cancelled" if state.scope.cancelled_caught else "done"
+    result = {"job": job_id, "job_state": job_state, "steps_done": state.step}
+    if job_state == "cancelled":
         result["cancelled_by"] = state.cancelled_by
     if chunk_bytes:
         result["sha256"] = digest.hexdigest()

@@ -18,4 +18,7 @@ def anyio_backend():
 def store_path(tmp_path, monkeypatch):
     path = tmp_path / "vars.sqlite3"
     monkeypatch.setenv("BEAKERLIKE_VARSTORE", str(path))
+    monkeypatch.setenv("BEAKERLIKE_VARSTORE_ROOT", str(tmp_path))
+    monkeypatch.delenv("BEAKERLIKE_VARSTORE_ALLOW", raising=False)
+    monkeypatch.delenv("BEAKERLIKE_VARSTORE_LOCK_TIMEOUT", raising=False)
     return path
