@@ -83,9 +83,9 @@ def test_actions_sidebar(tmp_path: Path, browser_page: Any) -> None:
             card.locator(".bl-run-progress-text", has_text="100%").wait_for(timeout=TIMEOUT_MS)
             wait_card_state(card, "ok")
             assert card.locator(".bl-run-progress").get_attribute("aria-valuenow") == "100"
-            assert '"done"' in return_text(card) or "done" in return_text(card)
-            assert json.loads(card.get_attribute("data-return"))["status"] == "done"
-            assert "steps_done" in return_text(card)
+            result = json.loads(card.get_attribute("data-return"))
+            assert result["job_state"] == "done" and result["steps_done"] == 5
+            assert "steps_done" in return_text(card)  # the JSON tree
 
             # A value the schema forbids (count >= 1): highlighted in the form, never sent.
             form = open_form(page, "checked_count")
@@ -139,8 +139,10 @@ def test_actions_sidebar(tmp_path: Path, browser_page: Any) -> None:
             if not page.locator("#beakerlike-variables").is_visible():  # it opens by itself the first time
                 page.locator('.jp-SideBar .lm-TabBar-tab[data-id="beakerlike-variables"]').click()
             run_cell(page, 0)
-            page.locator('#beakerlike-variables .bl-name', has_text="numbers").first.wait_for(timeout=TIMEOUT_MS)
             form = open_form(page, "save_var")
+            page.wait_for_function(  # the Variables sidebar's model feeds the suggestions
+                "() => [...document.querySelectorAll('#bl-action-save_var_name__variables option')]"
+                ".some(e => e.value === 'numbers')", timeout=TIMEOUT_MS)
             options = page.eval_on_selector_all("#bl-action-save_var_name__variables option",
                                                 "els => els.map(e => e.value)")
             assert {"numbers", "total"} <= set(options), options

@@ -202,7 +202,11 @@ export class RunCard extends Widget {
       }
     } else if (run.state === 'cancelled') {
       this._result.append(
-        h('div', 'bl-run-cancelled', `Cancelled${run.reason ? ` (${run.reason})` : ''}.`)
+        h(
+          'div',
+          'bl-run-cancelled',
+          `Cancelled${run.reason && run.reason !== 'cancelled' ? ` (${run.reason})` : ''}.`
+        )
       );
     }
   }

@@ -1,6 +1,7 @@
 import type { IActionInfo } from '@beakerlike/client';
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import type { ISignal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
 
 import { ContextSwitcher } from '../contexts/switcher';
@@ -18,6 +19,8 @@ export interface IActionsPanelOptions {
   rendermime: IRenderMimeRegistry | null;
   /** Names of the current variables (suggestions in variable-name fields). */
   variables: () => string[];
+  /** Emitted when those names may have changed (the open form then shows the new ones). */
+  variablesChanged?: ISignal<unknown, void> | null;
 }
 
 /** Docs: the first paragraph, the rest behind "More". */
@@ -108,6 +111,7 @@ export class ActionsPanel extends Panel {
 
     this.model.changed.connect(this._onModel, this);
     this.model.runsChanged.connect(this._syncCards, this);
+    options.variablesChanged?.connect(() => this._form?.update(), this);
     this._onModel();
   }
 

@@ -39,7 +39,8 @@ export const actionsPlugin: JupyterFrontEndPlugin<IBeakerlikeActions> = {
     const panel = new ActionsPanel({
       model,
       rendermime,
-      variables: () => (variables ? [...variables.variables.keys()].sort() : [])
+      variables: () => (variables ? [...variables.variables.keys()].sort() : []),
+      variablesChanged: variables?.changed ?? null
     });
     panel.id = 'beakerlike-actions';
     panel.title.icon = actionsIcon;
