@@ -16,13 +16,14 @@ HERE = Path(__file__).resolve().parent
 
 
 @contextlib.contextmanager
-def actions_lab(tmp_path: Path, dark: bool = False) -> Iterator[Lab]:
+def actions_lab(tmp_path: Path, dark: bool = False, broken_plugin: bool = False) -> Iterator[Lab]:
     """JupyterLab whose kernels load plugins/jobs, plugins/varstore (installed), the data context and
-    ``actions_ui_plugin`` (this directory), with a private varstore file."""
+    ``actions_ui_plugin`` (this directory), with a private varstore file. ``broken_plugin`` also
+    names a plugin module that does not exist (a plugin load error)."""
     import os
 
     env = {
-        "BEAKERLIKE_PLUGINS": "actions_ui_plugin",
+        "BEAKERLIKE_PLUGINS": "actions_ui_plugin" + (",beakerlike_no_such_plugin" if broken_plugin else ""),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH", "")])),
         "BEAKERLIKE_VARSTORE": str(tmp_path / "varstore.sqlite"),
     }

@@ -181,10 +181,19 @@ FRAME_CELL = "import pandas as pd\ndf = pd.DataFrame({'a': range(10), 'b': list(
 
 def test_context_switch(tmp_path: Path, browser_page: Any) -> None:
     page = browser_page
-    with actions_lab(tmp_path, dark=True) as lab:
+    with actions_lab(tmp_path, dark=True, broken_plugin=True) as lab:
         try:
             open_notebook(page, lab, [FRAME_CELL])
             run_cell(page, 0)
+            # A plugin that failed to load: listed, collapsed, with its error.
+            errors = page.locator(f"{SIDEBAR} .bl-plugin-errors")
+            assert "1 plugin failed to load" in errors.locator("summary").inner_text()
+            assert not errors.locator(".bl-plugin-error-title").is_visible()
+            errors.locator("summary").click()
+            title = errors.locator(".bl-plugin-error-title").inner_text()
+            assert "No module named 'beakerlike_no_such_plugin'" in title
+            errors.locator("summary").click()
+
             name = page.locator(f"{SIDEBAR} .bl-context-name")
             assert name.inner_text() == "default"
             assert action_item(page, "describe_dataframe").count() == 0
@@ -231,5 +240,13 @@ def test_context_switch(tmp_path: Path, browser_page: Any) -> None:
             assert "mean" in result["stats"]
             screenshot(page, "actions-dark-sidebar.png", page.locator(SIDEBAR))
             screenshot(page, "actions-dark-lab.png")
+
+            # A kernel restart: the list is asked for again (the new process starts in the default context).
+            page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Restart Kernel…").first.click()
+            page.locator(".jp-Dialog .jp-mod-accept").click()
+            page.locator(f"{SIDEBAR} .bl-context-name", has_text="default").wait_for(timeout=TIMEOUT_MS)
+            action_item(page, "describe_dataframe").wait_for(state="detached", timeout=TIMEOUT_MS)
+            assert action_item(page, "run_job").count() == 1
         except Exception:
             fail_with_context(page, lab, "actions-dark")
