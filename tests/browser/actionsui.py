@@ -140,6 +140,20 @@ def return_text(card: Any) -> str:
     return card.locator(".bl-run-return").inner_text()
 
 
+def widen_for_screenshots(page: Any, extra: int = 170) -> None:
+    """A taller window and a wider left side panel (drag its split handle), so screenshots show more."""
+    page.set_viewport_size({"width": 1400, "height": 1200})
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    if box:
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + extra, y, steps=5)
+        page.mouse.up()
+    page.wait_for_timeout(200)
+
+
 def screenshot(page: Any, name: str, locator: Any | None = None) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     (locator or page).screenshot(path=str(ARTIFACTS / name))

@@ -29,6 +29,7 @@ from actionsui import (
     screenshot,
     submit,
     wait_card_state,
+    widen_for_screenshots,
 )
 
 
@@ -160,8 +161,13 @@ def test_actions_sidebar(tmp_path: Path, browser_page: Any) -> None:
             page.wait_for_timeout(300)  # time for a (wrongly) live onerror to fire
             assert page.evaluate("() => window.__beakerlike_xss") is None
 
+            # Screenshots: a job half way, the finished cards below it.
+            widen_for_screenshots(page)
+            card = run_from_form(page, "run_job", {"steps": "40", "delay": "0.1", "job": "shown"}, wait="running")
+            card.locator(".bl-run-progress-text", has_text="30%").wait_for(timeout=TIMEOUT_MS)
             screenshot(page, "actions-sidebar.png", page.locator(SIDEBAR))
             screenshot(page, "actions-lab.png")
+            wait_card_state(card, "ok")
 
             # The command palette entry opens the form of the picked action.
             page.locator(f'{SIDEBAR} .bl-action-form-close').click()
@@ -184,6 +190,7 @@ def test_context_switch(tmp_path: Path, browser_page: Any) -> None:
     with actions_lab(tmp_path, dark=True, broken_plugin=True) as lab:
         try:
             open_notebook(page, lab, [FRAME_CELL])
+            widen_for_screenshots(page)
             run_cell(page, 0)
             # A plugin that failed to load: listed, collapsed, with its error.
             errors = page.locator(f"{SIDEBAR} .bl-plugin-errors")

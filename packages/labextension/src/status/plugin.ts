@@ -16,7 +16,7 @@ export class ActionsStatus extends Widget {
     super();
     this.addClass('bl-status-item');
     this.node.title = 'beakerlike: active context and running actions (click for the Actions sidebar)';
-    this._text = h('span', 'bl-status-text');
+    this._text = h('span', 'bl-status-text jp-StatusBar-TextItem');
     this.node.append(this._text);
     this.node.addEventListener('click', onClick);
     _actions.changed.connect(this._render, this);
