@@ -186,10 +186,12 @@ export class PayloadForm extends ReactWidget {
   }
 
   private _submit(payload: JSONObject): void {
-    this._extra = undefined;
-    this._message = '';
-    this.update();
     this._options.onSubmit(payload);
+    if (this._extra || this._message) {
+      this._extra = undefined;
+      this._message = '';
+      this.update();
+    }
   }
 
   render(): JSX.Element {

@@ -140,6 +140,8 @@ export class ActionsModel implements IBeakerlikeActions {
       throw new Error('no beakerlike kernel');
     }
     const run = new ActionRun(kernel, name, payload);
+    // Send first: the card is built while the request travels.
+    void run.start();
     this._runs.unshift(run);
     let wasRunning = true;
     run.changed.connect(() => {
@@ -150,7 +152,6 @@ export class ActionsModel implements IBeakerlikeActions {
     });
     this._runsChanged.emit();
     this._changed.emit();
-    void run.start();
     return run;
   }
 
