@@ -136,6 +136,15 @@ def run_from_form(page: Any, name: str, values: dict[str, str] | None = None, wa
     return card
 
 
+def wait_progress(card: Any, at_least: int) -> int:
+    """Wait until the card's progress bar shows at least ``at_least`` %; returns what it shows."""
+    handle = card.element_handle(timeout=TIMEOUT_MS)
+    card.page.wait_for_function(
+        "([el, n]) => Number(el.querySelector('.bl-run-progress')?.getAttribute('aria-valuenow')) >= n",
+        arg=[handle, at_least], timeout=TIMEOUT_MS)
+    return int(card.locator(".bl-run-progress").get_attribute("aria-valuenow"))
+
+
 def return_text(card: Any) -> str:
     return card.locator(".bl-run-return").inner_text()
 

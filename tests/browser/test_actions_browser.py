@@ -29,6 +29,7 @@ from actionsui import (
     screenshot,
     submit,
     wait_card_state,
+    wait_progress,
     widen_for_screenshots,
 )
 
@@ -77,11 +78,11 @@ def test_actions_sidebar(tmp_path: Path, browser_page: Any) -> None:
             form = open_form(page, "run_job")
             assert field(page, "bl-action-run_job", "steps").input_value() == "10"
             field(page, "bl-action-run_job", "steps").fill("5")
-            field(page, "bl-action-run_job", "delay").fill("0.2")
+            field(page, "bl-action-run_job", "delay").fill("0.3")
             submit(form)
             card = cards(page, "run_job").first  # the only one so far
-            card.locator(".bl-run-progress-text", has_text="20%").wait_for(timeout=TIMEOUT_MS)
-            card.locator(".bl-run-progress-text", has_text="100%").wait_for(timeout=TIMEOUT_MS)
+            assert wait_progress(card, 1) < 100  # painted while running...
+            card.locator(".bl-run-progress-text", has_text="100%").wait_for(timeout=TIMEOUT_MS)  # ...to the end
             wait_card_state(card, "ok")
             assert card.locator(".bl-run-progress").get_attribute("aria-valuenow") == "100"
             result = json.loads(card.get_attribute("data-return"))
@@ -164,7 +165,7 @@ def test_actions_sidebar(tmp_path: Path, browser_page: Any) -> None:
             # Screenshots: a job half way, the finished cards below it.
             widen_for_screenshots(page)
             card = run_from_form(page, "run_job", {"steps": "40", "delay": "0.1", "job": "shown"}, wait="running")
-            card.locator(".bl-run-progress-text", has_text="30%").wait_for(timeout=TIMEOUT_MS)
+            wait_progress(card, 30)
             screenshot(page, "actions-sidebar.png", page.locator(SIDEBAR))
             screenshot(page, "actions-lab.png")
             wait_card_state(card, "ok")
@@ -178,6 +179,11 @@ def test_actions_sidebar(tmp_path: Path, browser_page: Any) -> None:
             dialog.locator("select").select_option("list_jobs")
             dialog.locator(".jp-mod-accept").click()
             page.locator(f'{SIDEBAR} .bl-action-form[data-action="list_jobs"]').wait_for(timeout=TIMEOUT_MS)
+
+            # Clear finished: every card was finished.
+            assert "0 running" in page.locator(f"{SIDEBAR} .bl-runs-count").inner_text()
+            page.locator(f"{SIDEBAR} .bl-runs-clear").click()
+            cards(page).first.wait_for(state="detached", timeout=TIMEOUT_MS)
         except Exception:
             fail_with_context(page, lab, "actions")
 

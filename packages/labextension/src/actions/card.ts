@@ -205,7 +205,9 @@ export class RunCard extends Widget {
         h(
           'div',
           'bl-run-cancelled',
-          `Cancelled${run.reason && run.reason !== 'cancelled' ? ` (${run.reason})` : ''}.`
+          run.reason === 'disposed'
+            ? 'Stopped: the kernel restarted or the connection closed before the reply.'
+            : `Cancelled${run.reason && run.reason !== 'cancelled' ? ` (${run.reason})` : ''}.`
         )
       );
     }

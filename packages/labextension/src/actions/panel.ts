@@ -67,6 +67,8 @@ export class ActionsPanel extends Panel {
   private _form: PayloadForm | null = null;
   private _formAction = '';
   private _runs: Panel;
+  private _runsHead: HTMLElement;
+  private _runsCount: HTMLElement;
   private _cards = new Map<ActionRun, RunCard>();
 
   constructor(options: IActionsPanelOptions) {
@@ -105,6 +107,17 @@ export class ActionsPanel extends Panel {
     this._formHost.hide();
     this.addWidget(this._formHost);
 
+    this._runsHead = h('div', 'bl-runs-head');
+    const clear = h('button', 'jp-mod-styled jp-mod-reject bl-runs-clear', 'Clear finished');
+    clear.title = 'Close the cards of finished runs';
+    clear.addEventListener('click', () => {
+      for (const run of [...this.model.runs]) {
+        this.model.remove(run);
+      }
+    });
+    this._runsCount = h('span', 'bl-runs-count');
+    this._runsHead.append(this._runsCount, clear);
+    this.addWidget(new Widget({ node: this._runsHead }));
     this._runs = new Panel();
     this._runs.addClass('bl-runs');
     this.addWidget(this._runs);
@@ -186,6 +199,10 @@ export class ActionsPanel extends Panel {
     }
     this._renderList();
     this._renderErrors();
+    const total = m.runs.length;
+    const running = m.runningCount;
+    this._runsHead.hidden = total === 0;
+    this._runsCount.textContent = `Runs: ${running} running, ${total - running} finished`;
   }
 
   private _renderList(): void {
