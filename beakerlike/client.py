@@ -8,6 +8,11 @@
 Replies and iopub messages are routed by parent ``msg_id``, so any number of
 requests can be in flight at once; a call completes when both its reply and its
 ``status: idle`` have arrived (their order on the wire is not fixed).
+
+Actions travel either as ``<name>_request`` messages or, where custom message
+types are not delivered (a server with ``allowed_message_types``), over a
+``beakerlike`` comm (``transport="comm"``; ``"auto"`` probes and picks). See
+docs/protocol.md, "Comm binding".
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import asyncio
 import contextlib
 import logging
 import queue
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 from jupyter_client import AsyncKernelClient, AsyncKernelManager
@@ -27,6 +33,11 @@ from . import protocol
 from .kernelspec import KERNEL_NAME
 
 log = logging.getLogger("beakerlike.client")
+
+#: How actions travel: ``messages`` (``<name>_request``), ``comm`` (the ``beakerlike`` comm), or
+#: ``auto`` (messages if the kernel answers a ``context_info_request`` within ``probe_timeout``, else the comm).
+Transport = Literal["auto", "messages", "comm"]
+COMM_TARGET = "beakerlike"
 
 
 class ActionError(Exception):
@@ -71,17 +82,48 @@ class Exchange:
         return [m for m in self.iopub if m["header"]["msg_type"] == msg_type]
 
 
-class KernelClient:
-    """A connection to one kernel, started by us or already running."""
+@dataclass
+class _CommCall:
+    """One action request in flight on the comm: its responses, then its reply."""
 
-    def __init__(self, client: AsyncKernelClient, manager: AsyncKernelManager | None = None) -> None:
+    action: str
+    queue: asyncio.Queue[tuple[str, dict[str, Any] | None]] = field(default_factory=asyncio.Queue)
+
+
+class KernelClient:
+    """A connection to one kernel, started by us or already running.
+
+    ``transport`` chooses how actions travel (see :data:`Transport`); after connecting,
+    :attr:`transport` holds the one in use.
+    """
+
+    def __init__(
+        self,
+        client: AsyncKernelClient,
+        manager: AsyncKernelManager | None = None,
+        *,
+        transport: Transport = "auto",
+        probe_timeout: float = 2.0,
+    ) -> None:
+        if transport not in ("auto", "messages", "comm"):
+            raise ValueError(f"transport must be 'auto', 'messages' or 'comm', not {transport!r}")
         self.client = client
         self.manager = manager
+        self.transport: Transport = transport
+        self.probe_timeout = probe_timeout
         self._pending: dict[str, Exchange] = {}
         self._readers: list[asyncio.Task[None]] = []
         self.unrouted: list[dict[str, Any]] = []
         #: Called with every iopub message whose parent is not one of ours (e.g. previews of cells).
         self.on_iopub: Callable[[dict[str, Any]], None] | None = None
+        #: Over the comm: called with each ``{"variables", "metadata"}`` preview after ``preview_watch``.
+        self.on_preview: Callable[[dict[str, Any]], None] | None = None
+        #: Over the comm: the kernel's ``hello`` (``beakerlike_version``, ``protocol_version``, ``features``).
+        self.hello: dict[str, Any] | None = None
+        self.comm_id: str | None = None
+        self._comm_calls: dict[str, _CommCall] = {}
+        self._comm_ready: asyncio.Event | None = None
+        self._comm_closed = False
 
     # -- lifecycle -------------------------------------------------------------
     @classmethod
@@ -92,6 +134,7 @@ class KernelClient:
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         ready_timeout: float = 60,
+        transport: Transport = "auto",
     ) -> KernelClient:
         """Start a new kernel process from a kernelspec and connect to it."""
         manager = AsyncKernelManager(kernel_name=kernel_name)
@@ -102,7 +145,7 @@ class KernelClient:
             kwargs["cwd"] = cwd
         await manager.start_kernel(**kwargs)
         client = manager.client()
-        self = cls(client, manager)
+        self = cls(client, manager, transport=transport)
         try:
             await self._connect(ready_timeout)
         except BaseException:
@@ -111,11 +154,13 @@ class KernelClient:
         return self
 
     @classmethod
-    async def connect(cls, connection_file: str, *, ready_timeout: float = 30) -> KernelClient:
+    async def connect(
+        cls, connection_file: str, *, ready_timeout: float = 30, transport: Transport = "auto"
+    ) -> KernelClient:
         """Connect to a running kernel through its connection file."""
         client = AsyncKernelClient(connection_file=connection_file)
         client.load_connection_file()
-        self = cls(client)
+        self = cls(client, transport=transport)
         await self._connect(ready_timeout)
         return self
 
@@ -130,9 +175,53 @@ class KernelClient:
             asyncio.create_task(self._read(self.client.get_shell_msg, "shell")),
             asyncio.create_task(self._read(self.client.get_iopub_msg, "iopub")),
         ]
+        try:
+            if self.transport == "auto":
+                self.transport = "messages" if await self._answers_messages() else "comm"
+            if self.transport == "comm":
+                await self._open_comm(timeout)
+        except BaseException:
+            await self.close(shutdown=False)
+            raise
+
+    async def _answers_messages(self) -> bool:
+        """Whether action messages reach the kernel.
+
+        True for a kernel that is not beakerlike (nothing else to try) or one that answers a
+        ``context_info_request`` within :attr:`probe_timeout`.
+        """
+        info = await self.request("kernel_info_request", {}, timeout=max(self.probe_timeout, 10))
+        if protocol.FEATURE not in info.content.get("supported_features", []):
+            return True
+        ex = self.send(protocol.request_type("context_info"), {})
+        try:
+            await asyncio.wait_for(ex.done.wait(), self.probe_timeout)
+            return True
+        except asyncio.TimeoutError:
+            log.info("no context_info_reply within %g s: using the beakerlike comm", self.probe_timeout)
+            return False
+        finally:
+            self._pending.pop(ex.request["header"]["msg_id"], None)
+
+    async def _open_comm(self, timeout: float) -> None:
+        self.comm_id = uuid.uuid4().hex
+        self._comm_ready = asyncio.Event()
+        msg = self.client.session.msg("comm_open", {"comm_id": self.comm_id, "target_name": COMM_TARGET, "data": {}})
+        _send_on(self.client.shell_channel, self.client.session, msg)
+        try:
+            await asyncio.wait_for(self._comm_ready.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"no hello on the {COMM_TARGET!r} comm within {timeout:g} s") from None
+        if self.hello is None:
+            raise RuntimeError(f"the kernel closed the {COMM_TARGET!r} comm: it is not a beakerlike kernel")
 
     async def close(self, *, shutdown: bool = True) -> None:
-        """Stop reading; shut the kernel down if we started it."""
+        """Stop reading (closing our comm, if any); shut the kernel down if we started it."""
+        if self.comm_id is not None and not self._comm_closed:
+            self._comm_closed = True
+            msg = self.client.session.msg("comm_close", {"comm_id": self.comm_id, "data": {}})
+            with contextlib.suppress(Exception):
+                _send_on(self.client.shell_channel, self.client.session, msg)
         for t in self._readers:
             t.cancel()
         for t in self._readers:
@@ -157,6 +246,8 @@ class KernelClient:
                 msg = await get(timeout=READ_POLL_INTERVAL)
             except queue.Empty:
                 continue
+            if channel == "iopub" and self.comm_id is not None and self._route_comm(msg):
+                continue
             parent = msg.get("parent_header", {}).get("msg_id")
             ex = self._pending.get(parent) if parent else None
             if ex is None:
@@ -179,6 +270,39 @@ class KernelClient:
             ex.queue.put_nowait(msg)
             if ex.reply is not None and ex.idle:
                 ex.done.set()
+
+    def _route_comm(self, msg: dict[str, Any]) -> bool:
+        """Deliver a message of our comm; False if it is not one."""
+        msg_type = msg["header"]["msg_type"]
+        if msg_type not in ("comm_msg", "comm_close") or msg["content"].get("comm_id") != self.comm_id:
+            return False
+        if msg_type == "comm_close":
+            self._comm_closed = True
+            for call in self._comm_calls.values():
+                call.queue.put_nowait(("closed", None))
+            if self._comm_ready is not None:
+                self._comm_ready.set()
+            return True
+        data = msg["content"].get("data") or {}
+        if "hello" in data:
+            self.hello = data["hello"]
+            if self._comm_ready is not None:
+                self._comm_ready.set()
+        elif "preview" in data:
+            if self.on_preview is not None:
+                try:
+                    self.on_preview(data["preview"])
+                except Exception:
+                    log.exception("KernelClient.on_preview raised; preview skipped")
+        else:
+            kind = "response" if "response" in data else "reply" if "reply" in data else None
+            call = self._comm_calls.get((data.get(kind) or {}).get("id")) if kind else None
+            if call is None:
+                self.unrouted.append(msg)
+                del self.unrouted[:-1000]
+            else:
+                call.queue.put_nowait((kind, msg))
+        return True
 
     def send(
         self,
@@ -235,6 +359,8 @@ class KernelClient:
         ``timeout`` bounds the whole call (``TimeoutError``; ``None`` waits forever).
         """
         content = {**(payload or {}), **kwargs}
+        if self.transport == "comm":
+            return await self._comm_call(action, content, buffers, timeout, on_response)
         ex = self.send(protocol.request_type(action), content, buffers=buffers)
         rtype = protocol.response_type(action)
         try:
@@ -258,6 +384,10 @@ class KernelClient:
         ``timeout`` bounds the wait for each next message, not the whole stream.
         """
         content = {**(payload or {}), **kwargs}
+        if self.transport == "comm":
+            async for data in self._comm_stream(action, content, timeout):
+                yield data
+            return
         ex = self.send(protocol.request_type(action), content)
         rtype = protocol.response_type(action)
         try:
@@ -268,6 +398,74 @@ class KernelClient:
         finally:
             self._pending.pop(ex.request["header"]["msg_id"], None)
         _result(action, ex.content)
+
+    # -- the comm binding ------------------------------------------------------
+    def _comm_send(self, data: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        if self.comm_id is None or self._comm_closed:
+            raise ConnectionError(f"the {COMM_TARGET!r} comm is not open")
+        msg = self.client.session.msg("comm_msg", {"comm_id": self.comm_id, "data": data})
+        if buffers:
+            msg["buffers"] = list(buffers)
+        _send_on(self.client.shell_channel, self.client.session, msg)
+
+    async def _comm_exchange(
+        self, action: str, payload: dict[str, Any], buffers: list[bytes] | None
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Send one request on the comm; yield ``("response", message)``s, then ``("reply", content)``.
+
+        If the caller stops early (timeout, cancellation) the kernel is told to cancel the request.
+        """
+        rid = uuid.uuid4().hex
+        call = self._comm_calls[rid] = _CommCall(action)
+        replied = False
+        try:
+            self._comm_send({"request": {"id": rid, "action": action, "payload": payload}}, buffers)
+            while True:
+                kind, msg = await call.queue.get()
+                if kind == "closed" or msg is None:
+                    raise ConnectionError(f"the {COMM_TARGET!r} comm closed before {action!r} replied")
+                body = msg["content"]["data"][kind]
+                if kind == "reply":
+                    replied = True
+                    yield kind, {k: v for k, v in body.items() if k != "id"}
+                    return
+                yield kind, _as_response(action, msg, body.get("data"))
+        finally:
+            self._comm_calls.pop(rid, None)
+            if not replied and not self._comm_closed:
+                with contextlib.suppress(Exception):
+                    self._comm_send({"cancel": {"id": rid}})
+
+    async def _comm_call(
+        self, action: str, payload: dict[str, Any], buffers: list[bytes] | None, timeout: float | None,
+        on_response: Callable[[dict[str, Any]], Any] | None,
+    ) -> Any:
+        exchange = self._comm_exchange(action, payload, buffers)
+        try:
+            with anyio.fail_after(timeout):
+                async for kind, item in exchange:
+                    if kind == "reply":
+                        return _result(action, item)
+                    if on_response is not None:
+                        res = on_response(item)
+                        if asyncio.iscoroutine(res):
+                            await res
+        finally:
+            await exchange.aclose()
+        raise AssertionError("unreachable: a comm exchange ends with its reply")  # pragma: no cover
+
+    async def _comm_stream(self, action: str, payload: dict[str, Any], timeout: float | None
+                           ) -> AsyncIterator[dict[str, Any]]:
+        exchange = self._comm_exchange(action, payload, None)
+        try:
+            while True:
+                kind, item = await asyncio.wait_for(exchange.__anext__(), timeout)
+                if kind == "reply":
+                    _result(action, item)
+                    return
+                yield item["content"]
+        finally:
+            await exchange.aclose()
 
     async def execute(self, code: str, *, timeout: float | None = 60, silent: bool = False) -> Exchange:
         """Run a cell and wait for its reply and idle; the exchange holds its output."""
@@ -318,6 +516,17 @@ def _send_on(channel: Any, session: Any, msg: dict[str, Any]) -> None:
     frames = session.serialize(msg)
     frames.extend(msg.get("buffers") or [])
     channel.socket.send_multipart(frames, copy=False)
+
+
+def _as_response(action: str, msg: dict[str, Any], data: Any) -> dict[str, Any]:
+    """A comm ``response`` in the shape of the ``<action>_response`` message it stands for."""
+    return {
+        "header": {**msg["header"], "msg_type": protocol.response_type(action)},
+        "parent_header": msg.get("parent_header", {}),
+        "metadata": msg.get("metadata", {}),
+        "content": data,
+        "buffers": msg.get("buffers", []),
+    }
 
 
 def _result(action: str, content: Mapping[str, Any]) -> Any:

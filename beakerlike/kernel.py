@@ -27,6 +27,7 @@ from ._output import guard_display_pub
 from ._shellpipes import unbound_shell_pipes
 from ._version import __version__
 from .actions import Action
+from .comm import CommTransport
 from .plugins import PluginHost
 from .request import Publisher
 from .runner import ActionCall, ActionLoop, ActionRunner
@@ -108,6 +109,7 @@ class BeakerlikeKernel(IPythonKernel):
             if display_pub is not None:
                 guard_display_pub(display_pub)
         self.host.call_each("kernel_started", kernel=self)
+        self.comm_transport = CommTransport(self)  # the same protocol over a comm (docs/protocol.md)
 
     # -- discovery -------------------------------------------------------------
     @property
@@ -164,6 +166,8 @@ class BeakerlikeKernel(IPythonKernel):
             self.log.warning("Ignoring a shell message whose header.msg_type is a %s, not a string",
                              type(msg_type).__name__)
             return True
+        if msg_type in ("comm_open", "comm_msg", "comm_close"):  # beakerlike comms: the comm transport's
+            return self.comm_transport.take(msg_type, frames)
         if msg_type in self._standard_shell_types or protocol.action_of(msg_type) is None:
             return False
         try:

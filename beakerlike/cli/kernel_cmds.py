@@ -22,19 +22,37 @@ def install(
     user: Annotated[bool, typer.Option("--user", help="Install for the current user.")] = False,
     sys_prefix: Annotated[bool, typer.Option("--sys-prefix", help="Install into sys.prefix (default).")] = False,
     prefix: Annotated[str | None, typer.Option("--prefix", help="Install under this prefix.")] = None,
+    enterprise_gateway: Annotated[str | None, typer.Option(
+        "--enterprise-gateway", metavar="PROXY",
+        help="Install a kernelspec for Enterprise Gateway's process proxy: distributed, kubernetes, docker, "
+             "docker-swarm (see docs/deploy.md).")] = None,
+    image: Annotated[str | None, typer.Option("--image", help="Kernel image (container proxies).")] = None,
+    remote_hosts: Annotated[str | None, typer.Option("--remote-hosts", help="Hosts (distributed proxy).")] = None,
+    eg_scripts: Annotated[str | None, typer.Option(
+        "--eg-scripts", help="EG's kernelspec scripts/ dir to copy in (container proxies).")] = None,
 ) -> None:
-    """Install the `beakerlike` kernelspec so Jupyter frontends can start it."""
+    """Install the `beakerlike` kernelspec so Jupyter frontends (or Enterprise Gateway) can start it."""
     from ..kernelspec import install as do_install
+    from ..kernelspec import install_enterprise_gateway
 
     if sum([user, sys_prefix, prefix is not None]) > 1:
         err_console.print("[red]error:[/] choose at most one of --user, --sys-prefix, --prefix")
         raise typer.Exit(2)
-    where = do_install(user=user, prefix=prefix)
-    console.print(f"Installed kernelspec [bold]beakerlike[/] in {where}")
-    from ..serverext import install_server_config
+    if enterprise_gateway is None:
+        where = do_install(user=user, prefix=prefix)
+        console.print(f"Installed kernelspec [bold]beakerlike[/] in {where}")
+        from ..serverext import install_server_config
 
-    # What a wheel install ships as shared data (editable installs skip it): the server extension.
-    console.print(f"Enabled the jupyter_server extension in {install_server_config(user=user, prefix=prefix)}")
+        # What a wheel install ships as shared data (editable installs skip it): the server extension.
+        console.print(f"Enabled the jupyter_server extension in {install_server_config(user=user, prefix=prefix)}")
+        return
+    try:
+        where = install_enterprise_gateway(enterprise_gateway, user=user, prefix=prefix, image=image,
+                                           remote_hosts=remote_hosts, eg_scripts=eg_scripts)
+    except (ValueError, FileNotFoundError) as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"Installed Enterprise Gateway kernelspec in {where}")
 
 
 def parse_payload(payload: str | None, pairs: list[str]) -> dict[str, Any]:

@@ -65,7 +65,14 @@ const TEXT_CHARS = 100000;
 
 function textBlock(page) {
   const rows = (page && page.rows) || [];
-  const text = page.unit === "lines" ? rows.map((r) => String(r[0] ?? "")).join("\n") : rows.map((r) => String(r[0] ?? "")).join("");
+  const index = (page && page.index) || [];
+  let text = "";
+  rows.forEach((r, i) => {
+    const piece = String(r[0] ?? "");
+    // Lines are joined by newlines; pieces of one long line (same line number) and chunks are not.
+    const newline = page.unit === "lines" && i > 0 && index[i] !== index[i - 1];
+    text += (newline ? "\n" : "") + piece;
+  });
   return h("pre", "bl-text", text);
 }
 
@@ -152,12 +159,12 @@ function render({ model, el }) {
     if (state.error) info.textContent = state.error;
     else if (!page || state.loading) info.textContent = "Loading rows…";
     else {
-      const unit = isText ? (page.unit === "lines" ? "Lines" : "Characters") : "Rows";
-      const count = isText && page.unit !== "lines" ? page.rows.reduce((n, r) => n + String(r[0] ?? "").length, 0) : page.rows.length;
+      const unit = isText ? { lines: "Lines", chunks: "Pieces" }[page.unit] || "Characters" : "Rows";
+      const count = isText && page.unit === "characters" ? page.rows.reduce((n, r) => n + String(r[0] ?? "").length, 0) : page.rows.length;
       const last = offset + count;
       const fmt = (n) => n.toLocaleString("en-US");
       info.textContent = `${unit} ${count ? fmt(offset + 1) : 0}–${fmt(last)}${total !== null ? ` of ${fmt(total)}` : ""}`;
-      if (isText && page.unit !== "lines") next.disabled = state.loading || (total !== null && last >= total);
+      if (isText) next.disabled = state.loading || (total !== null && last >= total);
     }
     prev.addEventListener("click", (e) => {
       e.stopPropagation();
@@ -167,7 +174,7 @@ function render({ model, el }) {
     });
     next.addEventListener("click", (e) => {
       e.stopPropagation();
-      const step = isText && page && page.unit !== "lines" ? page.rows.reduce((n, r) => n + String(r[0] ?? "").length, 0) : limit;
+      const step = isText && page && page.unit === "characters" ? page.rows.reduce((n, r) => n + String(r[0] ?? "").length, 0) : isText && page ? page.rows.length : limit;
       offsets.set(name, offset + step);
       requestPage(name);
       draw();

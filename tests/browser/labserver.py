@@ -87,12 +87,14 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
 
 @contextlib.contextmanager
 def start_lab(tmp_path: Path, env: dict[str, str] | None = None,
-              settings: dict[str, dict[str, Any]] | None = None, app: str = "lab") -> Iterator[Lab]:
+              settings: dict[str, dict[str, Any]] | None = None, app: str = "lab",
+              disabled: dict[str, bool] | None = None) -> Iterator[Lab]:
     """Start ``jupyter lab`` (loopback, random port, token, temp root and settings); stop it on exit.
 
     ``env`` adds environment variables (the kernels it starts inherit them); ``settings``
     adds JupyterLab user settings (``{"plugin-id/name": {...}}``, e.g. the theme);
-    ``app="notebook"`` starts Jupyter Notebook 7 instead.
+    ``app="notebook"`` starts Jupyter Notebook 7 instead; ``disabled`` replaces the
+    disabled extensions (default: the variable inspector).
     """
     try:
         import jupyterlab  # noqa: F401
@@ -124,7 +126,7 @@ def start_lab(tmp_path: Path, env: dict[str, str] | None = None,
     # Another installed extension (the variable inspector) would run its own code in the kernel.
     (tmp_path / "config" / "labconfig").mkdir()
     (tmp_path / "config" / "labconfig" / "page_config.json").write_text(json.dumps({
-        "disabledExtensions": {"@lckr/jupyterlab_variableinspector": True},
+        "disabledExtensions": disabled if disabled is not None else {"@lckr/jupyterlab_variableinspector": True},
     }))
     settings_dir = tmp_path / "lab-settings"
     for plugin, values in {

@@ -43,6 +43,8 @@ interface INode {
   /** Offset of the next page. */
   next: number;
   unit: string;
+  /** Line number of the last text row (pieces of one long line share it). */
+  lastLine?: unknown;
 }
 
 interface IRow {
@@ -379,7 +381,7 @@ export class VariablesPanel extends Widget {
     if (node.loading) {
       rows.push(infoRow(`${key}#loading`, path, depth, 'loading…'));
     } else if (node.next < node.total) {
-      const unit = node.lines ? 'lines' : node.unit === 'characters' ? 'characters' : 'items';
+      const unit = node.lines ? (node.unit === 'lines' ? 'lines' : node.unit === 'chunks' ? 'pieces' : 'characters') : 'items';
       const more = infoRow(`${key}#more`, path, depth, `show more (${shown.toLocaleString('en-US')} of ${node.total.toLocaleString('en-US')} ${unit})`);
       more.type = 'more';
       rows.push(more);
@@ -663,22 +665,32 @@ export function mergePage(node: INode, reply: IPageReply, text: boolean): void {
   node.total = typeof reply.total === 'number' ? reply.total : 0;
   node.unit = reply.unit ?? '';
   const rows = Array.isArray(reply.rows) ? reply.rows : [];
-  if (text || reply.unit === 'lines' || reply.unit === 'characters') {
+  const unit = reply.unit;
+  if (text || unit === 'lines' || unit === 'chunks' || unit === 'characters') {
     const lines = node.lines ?? [];
-    if (reply.unit === 'characters') {
-      // An older kernel pages text by characters: split the chunk into lines.
+    const index = Array.isArray(reply.index) ? reply.index : [];
+    if (unit === 'lines') {
+      // One row per line; a very long line comes in pieces that share its line number.
+      rows.forEach((r, i) => {
+        const piece = String(Array.isArray(r) ? r[0] ?? '' : r);
+        const continues = (i > 0 || node.next > 0) && index[i] !== undefined && index[i] === node.lastLine;
+        if (continues) {
+          lines[lines.length - 1] += piece;
+        } else {
+          lines.push(piece);
+        }
+        node.lastLine = index[i];
+      });
+      node.next = reply.offset + rows.length;
+    } else {
+      // Pieces of a huge string (chunks) or of an older kernel's character pages: split into lines.
       const chunk = rows.map(r => String(r[0] ?? '')).join('');
       const parts = chunk.split('\n');
       if (lines.length && node.next > 0) {
         lines[lines.length - 1] += parts.shift() ?? '';
       }
       lines.push(...parts);
-      node.next = reply.offset + chunk.length;
-    } else {
-      for (const r of rows) {
-        lines.push(String(Array.isArray(r) ? r[0] ?? '' : r));
-      }
-      node.next = reply.offset + rows.length;
+      node.next = reply.offset + (unit === 'characters' ? chunk.length : rows.length);
     }
     node.lines = lines;
     return;
@@ -686,14 +698,15 @@ export function mergePage(node: INode, reply: IPageReply, text: boolean): void {
   const children = node.children ?? [];
   if (Array.isArray(reply.children)) {
     for (const c of reply.children) {
+      const addressable = c.step !== null && c.step !== undefined;
       children.push({
         name: String(c.name),
         step: c.step,
         type: String(c.type ?? ''),
         summary: String(c.summary ?? ''),
         size: c.size === null || c.size === undefined ? '' : String(c.size),
-        expandable: Boolean(c.expandable),
-        text: c.type === 'str'
+        expandable: addressable && Boolean(c.expandable),
+        text: addressable && (c.type === 'str' || c.type === 'bytes')
       });
     }
     node.next = reply.offset + reply.children.length;

@@ -240,6 +240,9 @@ export class DataViewer extends Widget {
       parts.push(this._note);
     }
     parts.push(`${m.stats.pages} pages fetched${m.shape.binary ? ' (binary)' : ''}`);
+    this.node.dataset.pages = String(m.stats.pages);
+    this.node.dataset.bytes = String(m.stats.bytes);
+    this.node.dataset.fetchMs = m.stats.lastMs.toFixed(1);
     if (this._gone) {
       this._setStatus(this._gone, true);
       return;
