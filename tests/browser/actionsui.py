@@ -16,13 +16,23 @@ HERE = Path(__file__).resolve().parent
 
 
 @contextlib.contextmanager
-def actions_lab(tmp_path: Path, dark: bool = False, broken_plugin: bool = False) -> Iterator[Lab]:
+def actions_lab(tmp_path: Path, dark: bool = False, broken_plugin: bool = False,
+                allowed_types: list[str] | None = None) -> Iterator[Lab]:
     """JupyterLab whose kernels load plugins/jobs, plugins/varstore (installed), the data context and
     ``actions_ui_plugin`` (this directory), with a private varstore file. ``broken_plugin`` also
-    names a plugin module that does not exist (a plugin load error)."""
+    names a plugin module that does not exist (a plugin load error). ``allowed_types`` sets the
+    server's ``MappingKernelManager.allowed_message_types`` (it drops every other type)."""
     import os
 
+    extra: dict[str, str] = {}
+    if allowed_types is not None:
+        config = tmp_path / "extra-config"
+        config.mkdir()
+        (config / "jupyter_server_config.json").write_text(json.dumps(
+            {"MappingKernelManager": {"allowed_message_types": allowed_types}}))
+        extra["JUPYTER_CONFIG_PATH"] = str(config)
     env = {
+        **extra,
         "BEAKERLIKE_PLUGINS": "actions_ui_plugin" + (",beakerlike_no_such_plugin" if broken_plugin else ""),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH", "")])),
         "BEAKERLIKE_VARSTORE": str(tmp_path / "varstore.sqlite"),
@@ -30,6 +40,14 @@ def actions_lab(tmp_path: Path, dark: bool = False, broken_plugin: bool = False)
     settings = {"apputils-extension/themes": {"theme": "JupyterLab Dark"}} if dark else None
     with start_lab(tmp_path, env=env, settings=settings) as lab:
         yield lab
+
+
+#: What JupyterLab itself sends on the kernel websocket.
+STANDARD_TYPES = [
+    "execute_request", "inspect_request", "complete_request", "history_request", "is_complete_request",
+    "comm_info_request", "kernel_info_request", "comm_open", "comm_msg", "comm_close", "input_reply",
+    "shutdown_request", "interrupt_request", "debug_request",
+]
 
 
 def open_notebook(page: Any, lab: Lab, cells: list[str], name: str = "actions.ipynb") -> None:

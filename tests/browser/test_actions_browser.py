@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from actionsui import (
     SIDEBAR,
+    STANDARD_TYPES,
     TIMEOUT_MS,
     action_item,
     actions_lab,
@@ -263,3 +264,33 @@ def test_context_switch(tmp_path: Path, browser_page: Any) -> None:
             assert action_item(page, "run_job").count() == 1
         except Exception:
             fail_with_context(page, lab, "actions-dark")
+
+
+def test_cancel_without_cancel_action_asks_before_interrupting(tmp_path: Path, browser_page: Any) -> None:
+    # A server that drops cancel_action_request (allowed_message_types): Cancel gets no answer, so it
+    # can only interrupt the kernel, which stops every action and the running cell: it asks first.
+    page = browser_page
+    allowed = [*STANDARD_TYPES, "context_info_request", "run_job_request", "list_jobs_request"]
+    with actions_lab(tmp_path, allowed_types=allowed) as lab:
+        try:
+            open_notebook(page, lab, ["x = 1"])
+            card = run_from_form(page, "run_job", {"steps": "600", "delay": "0.1", "job": "long"}, wait="running")
+            wait_progress(card, 1)
+            dialog = page.locator(".jp-Dialog", has_text="Interrupt the kernel?")
+
+            card.locator(".bl-run-cancel").click()
+            dialog.wait_for(timeout=TIMEOUT_MS)
+            dialog.locator(".jp-mod-reject").click()  # no: the job goes on
+            card.locator(".bl-run-note", has_text="not cancelled").wait_for(timeout=TIMEOUT_MS)
+            before = wait_progress(card, 1)
+            wait_progress(card, before + 1)
+            assert card.get_attribute("data-state") == "running"
+
+            card.locator(".bl-run-cancel").click()
+            dialog.wait_for(timeout=TIMEOUT_MS)
+            dialog.locator(".jp-mod-accept").click()
+            wait_card_state(card, "cancelled")
+            assert "interrupted" in card.locator(".bl-run-cancelled").inner_text()
+            assert returned_json(page, "list_jobs") == []
+        except Exception:
+            fail_with_context(page, lab, "actions-interrupt")

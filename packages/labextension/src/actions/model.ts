@@ -11,6 +11,9 @@ import type { IBeakerlikeKernelTracker } from '../tokens';
 import { ActionRun } from './run';
 import type { IBeakerlikeActions } from './tokens';
 
+/** After this long without a `context_info` reply the panel says so. */
+const SLOW_MS = 10_000;
+
 /** Origins of the framework's own actions (discovery, contexts, previews): not listed as user actions. */
 export function isBuiltin(info: IActionInfo): boolean {
   return info.origin.startsWith('beakerlike.builtin');
@@ -49,6 +52,7 @@ export class ActionsModel implements IBeakerlikeActions {
   private _runsChanged = new Signal<this, void>(this);
   private _generation = 0;
   private _restarting = false;
+  private _slow = false;
 
   constructor(readonly tracker: IBeakerlikeKernelTracker) {
     tracker.changed.connect(this._onTracker, this);
@@ -79,6 +83,11 @@ export class ActionsModel implements IBeakerlikeActions {
 
   get loading(): boolean {
     return this._loading;
+  }
+
+  /** `context_info` has gone unanswered for a while (a server that drops custom messages?). */
+  get slow(): boolean {
+    return this._slow;
   }
 
   get contextName(): string | null {
@@ -112,7 +121,14 @@ export class ActionsModel implements IBeakerlikeActions {
       return;
     }
     this._loading = true;
+    this._slow = false;
     this._changed.emit();
+    const timer = window.setTimeout(() => {
+      if (generation === this._generation && this._loading) {
+        this._slow = true;
+        this._changed.emit();
+      }
+    }, SLOW_MS);
     try {
       const info = await discover(kernel);
       if (generation !== this._generation) {
@@ -126,8 +142,10 @@ export class ActionsModel implements IBeakerlikeActions {
       }
       this._error = String((err as Error)?.message ?? err);
     } finally {
+      window.clearTimeout(timer);
       if (generation === this._generation) {
         this._loading = false;
+        this._slow = false;
         this._changed.emit();
       }
     }

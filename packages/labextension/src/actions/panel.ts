@@ -189,6 +189,10 @@ export class ActionsPanel extends Panel {
       status = 'This kernel is not a beakerlike kernel: it has no actions.';
     } else if (m.error) {
       status = `Could not ask the kernel: ${m.error}`;
+    } else if (!m.info && m.slow) {
+      status =
+        'The kernel has not answered context_info_request yet. It may be busy starting, or the ' +
+        'server drops custom message types (MappingKernelManager.allowed_message_types): see docs/deploy.md.';
     } else if (!m.info) {
       status = 'Asking the kernel for its actions…';
     }
