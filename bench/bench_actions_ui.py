@@ -94,6 +94,11 @@ FLOOD_JS = """async (n) => {
   const long = [];
   const observer = new PerformanceObserver(list => { for (const e of list.getEntries()) long.push(e.duration); });
   observer.observe({type: 'longtask', buffered: false});
+  // Check the observer sees long tasks at all: one deliberate 120 ms task.
+  setTimeout(() => { const t = performance.now(); while (performance.now() - t < 120) {} }, 0);
+  await new Promise(r => setTimeout(r, 300));
+  const probeSeen = long.some(d => d >= 100);
+  long.length = 0;
   const sidebar = document.querySelector('#beakerlike-actions');
   const form = sidebar.querySelector('.bl-action-form[data-action="flood"]');
   const runsBox = sidebar.querySelector('.bl-runs');
@@ -114,7 +119,7 @@ FLOOD_JS = """async (n) => {
   observer.disconnect();
   return {state: card.dataset.state, count: card.querySelector('.bl-run-count').textContent,
           percent: card.querySelector('.bl-run-progress-text').textContent, seconds: (t1 - t0) / 1000,
-          frames, long, n: input ? input.value : null};
+          frames, long, probeSeen, n: input ? input.value : null};
 }"""
 
 
@@ -158,7 +163,7 @@ def main() -> int:
             print(f"actions UI: 10,000-response coalesced stream: {flood['count']}, {flood['percent']}, "
                   f"{flood['state']} in {flood['seconds']:.2f} s, {flood['frames']} frames; "
                   f"long tasks > 200 ms: {len(over)} (longest task {max(flood['long'], default=0):.0f} ms, "
-                  f"{len(flood['long'])} long tasks > 50 ms)")
+                  f"{len(flood['long'])} long tasks > 50 ms; a deliberate 120 ms task was seen: {flood['probeSeen']})")
         finally:
             browser.close()
     return 0
