@@ -39,6 +39,7 @@ export class RunCard extends Widget {
   private _note: HTMLElement;
   private _result: HTMLElement;
   private _output: SimplifiedOutputArea | null = null;
+  private _json: Widget | null = null;
   private _frame = 0;
   private _timer = 0;
   private _finished = false;
@@ -108,6 +109,7 @@ export class RunCard extends Widget {
     window.clearInterval(this._timer);
     this.run.changed.disconnect(this._schedule, this);
     this._output?.dispose();
+    this._json?.dispose();
     super.dispose();
   }
 
@@ -219,6 +221,7 @@ export class RunCard extends Widget {
     if (rm && structured && rm.preferredMimeType({ 'application/json': value as any }, 'any')) {
       const renderer = rm.createRenderer('application/json');
       renderer.addClass('bl-run-json');
+      this._json = renderer;
       host.append(renderer.node);
       try {
         await renderer.renderModel(
@@ -226,7 +229,8 @@ export class RunCard extends Widget {
         );
         return;
       } catch {
-        renderer.node.remove();
+        renderer.dispose();
+        this._json = null;
       }
     }
     host.append(h('pre', 'bl-run-json-text', JSON.stringify(value, null, 2)));
