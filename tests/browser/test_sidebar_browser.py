@@ -185,3 +185,30 @@ def test_delete_from_sidebar(tmp_path: Path, browser_page: Any) -> None:
             assert row(page, "df").count() == 1
         except Exception:
             _fail(page, lab, "sidebar-delete")
+
+
+def test_sidebar_follows_the_current_notebook(tmp_path: Path, browser_page: Any) -> None:
+    page = browser_page
+    with start_lab(tmp_path) as lab:
+        (lab.root / "a.ipynb").write_text(json.dumps(notebook(["only_in_a = 1"])))
+        (lab.root / "b.ipynb").write_text(json.dumps(notebook(["only_in_b = 2"], kernel="python3")))
+        try:
+            _open(page, lab, "a.ipynb")
+            side = sidebar(page)
+            side.wait_for(state="visible", timeout=TIMEOUT_MS)
+            run_cell(page, 0)
+            row(page, "only_in_a").wait_for(timeout=TIMEOUT_MS)
+
+            # A notebook on a plain ipykernel: one line of explanation, no rows, no errors.
+            page.locator(".jp-DirListing-item", has_text="b.ipynb").dblclick()
+            side.locator(".bl-variables-doc", has_text="b.ipynb").wait_for(timeout=TIMEOUT_MS)
+            side.locator(".bl-variables-message", has_text="does not support beakerlike").wait_for(timeout=TIMEOUT_MS)
+            assert row_names(page) == []
+
+            # Back to the first notebook: its variables again.
+            page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="a.ipynb").click()
+            side.locator(".bl-variables-doc", has_text="a.ipynb").wait_for(timeout=TIMEOUT_MS)
+            row(page, "only_in_a").wait_for(timeout=TIMEOUT_MS)
+            assert not [m for m in page.console_messages_seen if "beakerlike" in m and m.startswith("error")]
+        except Exception:
+            _fail(page, lab, "sidebar-switch")
