@@ -5,6 +5,7 @@
     python3 dev.py test    # the whole test suite (installs what it needs first)
     python3 dev.py bench   # the benchmarks in bench/ (ratios, see docs/performance.md)
     python3 dev.py lab     # JupyterLab with the beakerlike kernel and the example notebook
+    python3 dev.py docs    # the documentation site (mkdocs serve; `docs build` for a strict build)
 
 The first run creates ``.venv`` and installs beakerlike (editable), the plugin and
 context packages from ``plugins/`` and ``contexts/``, and the test tools; later runs
@@ -28,7 +29,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".beakerlike-installed"
-EXTRAS = "test,panel,browser,bench,dev,mcp"
+EXTRAS = "test,panel,browser,bench,dev,mcp,docs"
 
 
 def _local_packages() -> list[Path]:
@@ -124,9 +125,9 @@ def ensure_chromium() -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Dispatch ``demo``, ``test``, ``bench`` or ``lab``."""
+    """Dispatch ``demo``, ``test``, ``bench``, ``lab`` or ``docs``."""
     cmd, rest = (argv[0], argv[1:]) if argv else ("demo", [])
-    if cmd not in {"demo", "test", "bench", "lab"}:
+    if cmd not in {"demo", "test", "bench", "lab", "docs"}:
         print(__doc__)
         return 2
     ensure_env()
@@ -135,6 +136,9 @@ def main(argv: list[str]) -> int:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     if cmd == "demo":
         return subprocess.call([str(BIN / "beakerlike"), "demo", *rest], cwd=ROOT, env=env)
+    if cmd == "docs":
+        args = ["build", "--strict", *rest[1:]] if rest[:1] == ["build"] else ["serve", *rest]
+        return subprocess.call([str(PY), "-m", "mkdocs", *args], cwd=ROOT, env=env)
     if cmd == "lab":
         return subprocess.call([str(BIN / "beakerlike"), "lab", *rest], cwd=ROOT, env=env)
     if cmd == "bench":

@@ -18,11 +18,12 @@ from .contexts import Context, ContextSetupError, InvalidContextInfo, UnknownCon
 from .dispatch import ActionTimeout, UnknownAction
 from .hookspecs import hookimpl
 from .preview import Limits, PreviewEngine, Previewer, PreviewUpdate
-from .request import Request
+from .request import ActionCancelled, Request
 
 __all__ = [
     "Action",
     "ActionAborted",
+    "ActionCancelled",
     "ActionError",
     "ActionTimeout",
     "Context",

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import os
 from typing import Any
 
 import zmq
 from ipykernel.kernelapp import IPKernelApp
 from traitlets import DottedObjectName, Integer
+
+#: Set by the ``beakerlike`` CLI for kernels it starts: no encryption warning on loopback.
+ENV_QUIET_LOOPBACK = "BEAKERLIKE_QUIET_LOOPBACK_WARNING"
+
+
+def _is_loopback(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return ip == "localhost"
+
+
+def _drop_unencrypted_tcp_warning(record: logging.LogRecord) -> bool:
+    # Only other hosts could eavesdrop, and a loopback kernel cannot be reached from them.
+    return "running over TCP without encryption" not in str(record.msg)
 
 
 class BeakerlikeKernelApp(IPKernelApp):
@@ -32,6 +50,12 @@ class BeakerlikeKernelApp(IPKernelApp):
         config=True,
         help="Messages queued per iopub subscriber before ZMQ drops (0 = unbounded; ZMQ's default is 1000).",
     )
+
+    def init_sockets(self) -> None:
+        """Create the sockets; skip the TCP-without-encryption warning for loopback kernels the CLI starts."""
+        if os.environ.get(ENV_QUIET_LOOPBACK) and self.transport == "tcp" and _is_loopback(self.ip):
+            self.log.addFilter(_drop_unencrypted_tcp_warning)
+        super().init_sockets()
 
     def init_iopub(self, context: zmq.Context[Any]) -> None:
         """Create the iopub socket with :attr:`iopub_hwm` as its send high-water mark."""

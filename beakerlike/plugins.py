@@ -37,6 +37,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from ._hooklog import to_kernel_log
 from ._version import __version__
 from .actions import Action, action_of, actions_in, make_action
 
@@ -380,6 +381,28 @@ class PluginHost:
         self.call_each("register_contexts", register=self._registrar("register_contexts", self._register_context))
         self.call_each("register_previewers",
                        register=self._registrar("register_previewers", self._register_previewer))
+        self._check_context_actions()
+
+    def _check_context_actions(self) -> None:
+        """Record an error when a context's action is also a global action (same function).
+
+        The usual cause: ``from .actions import describe`` at the top level of the plugin
+        module, whose ``@action`` functions are all collected as global actions.
+        """
+        by_func = {id(act.func): (name, act) for name, act in self.actions.items()}
+        for ctx_name, ctx in self.contexts.items():
+            for act in getattr(ctx, "action_map", {}).values():
+                found = by_func.get(id(act.func))
+                if found is None or found[1].func is not act.func:
+                    continue
+                owner = self.action_owner.get(found[0], "?")
+                self.record(PluginError(
+                    plugin=owner, phase="register_contexts",
+                    error=f"ContextActionLeak: {act.origin or act.name!r} is an action of context {ctx_name!r} "
+                          f"and also a global action {found[0]!r} of plugin {owner!r}, so it is callable in "
+                          f"every context. Module-level @action functions of a plugin module are global: "
+                          f"import the module (`from . import actions`), not the function.",
+                ))
 
     def _registrar(self, hook: str, add: Callable[..., None]) -> Callable[..., None]:
         # One bad registration is recorded and skipped; the plugin's other ones still count.
@@ -463,7 +486,7 @@ class PluginHost:
             self.trace(f"{hook_name}({', '.join(impl.argnames)}) -> {impl.plugin_name}")
         try:
             builtin = impl.plugin_name in BUILTIN_PLUGINS
-            with _deadline(0 if builtin else self.timeout, f"hook {hook_name!r}"):
+            with _deadline(0 if builtin else self.timeout, f"hook {hook_name!r}"), to_kernel_log(impl.plugin_name):
                 res = impl.function(**{k: kwargs[k] for k in impl.argnames})
             if inspect.isawaitable(res):
                 if inspect.iscoroutine(res):

@@ -8,11 +8,12 @@ what a reply's content looks like, so the protocol documented in
 from __future__ import annotations
 
 import json
-import traceback as _traceback
 import warnings
 from typing import Any
 
 from jupyter_client.session import json_packer
+
+from . import messages, tracebacks
 
 REQUEST_SUFFIX = "_request"
 REPLY_SUFFIX = "_reply"
@@ -28,8 +29,12 @@ PREVIEW_MSG_TYPE = "preview"
 
 
 def action_of(msg_type: str) -> str | None:
-    """Return the action name of a ``<name>_request`` message type, else ``None``."""
-    if msg_type.endswith(REQUEST_SUFFIX) and len(msg_type) > len(REQUEST_SUFFIX):
+    """Return the action name of a ``<name>_request`` message type, else ``None``.
+
+    A bare ``_request`` names the empty action (it gets an ``UnknownAction`` reply like any
+    other unknown request, never silence).
+    """
+    if type(msg_type) is str and msg_type.endswith(REQUEST_SUFFIX):
         return msg_type[: -len(REQUEST_SUFFIX)]
     return None
 
@@ -113,25 +118,19 @@ def packable(content: dict[str, Any]) -> str | None:
 
 
 def ok_reply(value: Any) -> dict[str, Any]:
-    """Content of a successful reply."""
-    return {"status": "ok", "return": value}
+    """Content of a successful reply (built from :class:`beakerlike.messages.OkReply`)."""
+    return messages.ok_reply(value)
 
 
 def error_reply(
     ename: str, evalue: str, traceback: list[str] | None = None, **extra: Any
 ) -> dict[str, Any]:
-    """Content of an error reply; ``extra`` adds structured detail (e.g. ``errors``).
+    """Content of an error reply; ``extra`` adds ``errors`` (see :class:`~beakerlike.messages.ErrorReply`).
 
     Every text is made JSON-safe here, so an error reply can always be sent.
     """
-    content: dict[str, Any] = {
-        "status": "error",
-        "ename": safe_text(ename),
-        "evalue": safe_text(evalue),
-        "traceback": [safe_text(line) for line in traceback or []],
-    }
-    content.update(json_safe(extra))
-    return content
+    return messages.error_reply(safe_text(ename), safe_text(evalue), [safe_text(line) for line in traceback or []],
+                                **json_safe(extra))
 
 
 def exception_reply(exc: BaseException, **extra: Any) -> dict[str, Any]:
@@ -141,7 +140,8 @@ def exception_reply(exc: BaseException, **extra: Any) -> dict[str, Any]:
     still gives a sendable reply.
     """
     try:
-        tb = _traceback.format_exception(type(exc), exc, exc.__traceback__)
+        tb = tracebacks.handler_traceback(exc)  # from the handler's frame; the full one goes to the kernel log
+        tracebacks.log_full(exc)
     except Exception:  # formatting runs user code (__str__, __notes__)
         tb = []
     return error_reply(type_name(exc), describe(exc), tb, **extra)
@@ -149,4 +149,4 @@ def exception_reply(exc: BaseException, **extra: Any) -> dict[str, Any]:
 
 def aborted_reply(reason: str = "cancelled") -> dict[str, Any]:
     """Content of a reply for a request that was cancelled before it finished."""
-    return {"status": "aborted", "reason": reason}
+    return messages.aborted_reply(reason)

@@ -184,6 +184,12 @@ class ActionRunner:
         return len(entries)
 
     @property
+    def settled(self) -> bool:
+        """No request is queued, running, or still handing its reply to its transport."""
+        with self._lock:
+            return not self._entries
+
+    @property
     def running(self) -> list[str]:
         """``msg_id`` of every request not finished yet."""
         with self._lock:
@@ -239,12 +245,14 @@ class ActionRunner:
             if entry.state == "done":
                 return
             entry.state = "done"
-            if self._entries.get(entry.call.msg_id) is entry:
-                del self._entries[entry.call.msg_id]
         try:
             entry.call.send_reply(content)
         except Exception:
             log.exception("beakerlike: could not send the reply of %s", entry.call.action)
+        finally:
+            with self._lock:  # only now: `settled` means every reply has been handed to its transport
+                if self._entries.get(entry.call.msg_id) is entry:
+                    del self._entries[entry.call.msg_id]
 
     async def _execute(self, entry: _Entry) -> dict[str, Any]:
         call = entry.call

@@ -32,15 +32,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .harness import Harness, Outcome, Published
+from .harness import Executed, Harness, HarnessShell, Outcome, Published
 
 if TYPE_CHECKING:
     from .client import KernelClient
 
-__all__ = ["Harness", "Outcome", "Published", "running_kernel"]
+__all__ = ["Executed", "Harness", "HarnessShell", "Outcome", "Published", "running_kernel"]
 
 MARKER = "beakerlike_plugins"
 
@@ -103,11 +103,16 @@ if pytest is not None:
         )
 
     @pytest.fixture
-    def beakerlike_harness(request: Any) -> Harness:
-        """An in-process :class:`Harness` with the plugins named by ``@pytest.mark.beakerlike_plugins``."""
+    def beakerlike_harness(request: Any) -> Iterator[Harness]:
+        """An in-process :class:`Harness` with the plugins named by ``@pytest.mark.beakerlike_plugins``.
+
+        Closed after the test (``kernel_shutdown`` hooks run).
+        """
         plugins, options = _marker_options(request)
-        return Harness(*plugins, builtins=options.get("builtins", True),
-                       autoload=options.get("autoload", True), env=options.get("env"))
+        harness = Harness(*plugins, builtins=options.get("builtins", True),
+                          autoload=options.get("autoload", True), env=options.get("env"))
+        yield harness
+        harness.close()
 
     @pytest.fixture
     async def beakerlike_kernel_factory(

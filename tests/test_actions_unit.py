@@ -301,12 +301,13 @@ def test_actions_in_collects_in_source_order() -> None:
         ("save_var_request", "save_var"),
         ("a_request_b_request", "a_request_b"),
         ("context_info_request", "context_info"),
-        ("_request", None),
+        ("_request", ""),
+        (42, None),
         ("save_var_reply", None),
         ("status", None),
     ],
 )
-def test_action_of_msg_type(msg_type: str, name: str | None) -> None:
+def test_action_of_msg_type(msg_type: object, name: str | None) -> None:
     assert protocol.action_of(msg_type) == name
 
 

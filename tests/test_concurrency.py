@@ -85,15 +85,18 @@ async def test_requests_answered_while_a_cell_blocks(kernel: KernelClient, code:
 async def test_main_thread_actions_wait_for_the_cell_in_arrival_order(kernel: KernelClient) -> None:
     k = key()
     await kernel.execute("cell_finished = False")
-    cell = start_cell(kernel, "import time\nprint('cell started', flush=True)\ntime.sleep(1.5)\n"
-                              "cell_finished = True\n")
+    cell = start_cell(kernel, f"import concurrency_actions\nprint('cell started', flush=True)\n"
+                              f"assert concurrency_actions.GATES[{k!r}].wait(60)\ncell_finished = True\n")
     await until_output(cell, "cell started")
     first = kernel.send("main_note_request", {"key": k, "tag": "a"})
     second = kernel.send("main_sync_request", {"key": k})
     third = kernel.send("main_note_request", {"key": k, "tag": "b"})
     assert await kernel.call("noop") is None  # ordinary actions are not held up
-    assert first.reply is None and second.reply is None and cell.reply is None
+    await anyio.sleep(0.2)
+    assert first.reply is None and second.reply is None and third.reply is None
+    assert await kernel.call("open_gate", key=k) is None  # the cell may end now
     await wait(cell, first, second, third)
+    assert cell.content["status"] == "ok"
     assert first.content["return"] == {"thread": "MainThread", "cell_finished": True}
     assert second.content["return"] == "MainThread"  # a def handler runs on the main thread itself
     assert third.content["return"]["cell_finished"] is True

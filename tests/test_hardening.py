@@ -77,3 +77,8 @@ def test_reply_builders_never_raise_and_are_packable():
     assert protocol.packable({"x": "\ud800"}) is not None
     assert protocol.packable({"x": "\udc80"}) is not None  # jupyter_client would send it as invalid UTF-8
     assert protocol.safe_text("a\ud800b") == "a\\ud800b" and protocol.safe_text("é😀") == "é😀"
+
+
+async def test_bare_request_suffix_gets_an_unknown_action_reply(kernel):
+    ex = await kernel.request("_request", {}, timeout=20)
+    assert ex.replies == 1 and ex.idle and ex.content["ename"] == "UnknownAction"

@@ -72,3 +72,16 @@ def test_install_writes_the_config_file(tmp_path: Path, monkeypatch: pytest.Monk
     path = install_server_config(user=True) if where == "user" else install_server_config(prefix=str(tmp_path))
     assert path.name == "beakerlike.json" and path.parent.name == "jupyter_server_config.d"
     assert '"beakerlike.serverext": true' in path.read_text()
+
+
+def test_jupyter_lists_the_extension_enabled(tmp_path: Path) -> None:
+    """What JupyterLab's server (any ServerApp) sees after an install: the extension enabled and loadable."""
+    config = tmp_path / "config" / "jupyter_server_config.d"
+    config.mkdir(parents=True)
+    src = install_server_config(prefix=str(tmp_path / "prefix"))
+    (config / src.name).write_text(src.read_text())
+    out = subprocess.run([sys.executable, "-m", "jupyter_server", "extension", "list"], capture_output=True,
+                         text=True, env={**os.environ, "JUPYTER_CONFIG_DIR": str(config.parent)}, timeout=120)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout + out.stderr)  # drop colours
+    assert re.search(r"beakerlike\.serverext\s+enabled", text), text
+    assert re.search(r"beakerlike\.serverext\s+OK", text), text

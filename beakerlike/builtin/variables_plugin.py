@@ -25,7 +25,7 @@ def _hidden(kernel: Any) -> dict[str, Any]:
     return getattr(shell, "user_ns_hidden", None) or {}
 
 
-@action
+@action(main_thread=True)  # between cells, like `del name` typed in one: never in the middle of a running cell
 async def delete_variable(req, name: str) -> dict[str, Any]:
     """Delete the user variable ``name`` from the namespace, as ``del name`` in a cell would.
 

@@ -14,11 +14,29 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+def _no_type_after_flags() -> None:
+    """Typer prints ``--help <bool>``: flags take no value, so show no type for them."""
+    from typer.core import TyperOption
+
+    original = TyperOption.display_type_rich
+    if getattr(original, "_flags_fixed", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        return None if self.is_flag else original(self, ctx)
+
+    display_type_rich._flags_fixed = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_no_type_after_flags()
+
 #: Modules that add commands to :data:`app` when imported.
 COMMAND_MODULES = [
     "beakerlike.cli.kernel_cmds",
     "beakerlike.cli.plugin_cmds",
     "beakerlike.cli.demo_cmds",
+    "beakerlike.cli.schema_cmds",
     "beakerlike.cli.mcp_cmds",
 ]
 

@@ -1,20 +1,30 @@
-"""Commands that talk to kernels: ``install``, ``actions``, ``call``."""
+"""Commands that talk to kernels: ``install``, ``kernel``, ``actions``, ``call``."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import app
+from .output import cell, first_line, schema_type
+from .output import console as _make_console
 
-console = Console()
-err_console = Console(stderr=True)
+console = _make_console()
+err_console = _make_console(stderr=True)
+
+
+def kernel_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment of a kernel the CLI starts: no TCP encryption warning (it listens on loopback)."""
+    from ..kernelapp import ENV_QUIET_LOOPBACK
+
+    return {**(os.environ if base is None else base), ENV_QUIET_LOOPBACK: "1"}
 
 
 @app.command()
@@ -94,8 +104,53 @@ async def _with_kernel(existing: str | None, fn: Any) -> Any:
         from ..kernelspec import install as do_install
 
         do_install()
-    async with await KernelClient.start() as kernel:
+    async with await KernelClient.start(env=kernel_env()) as kernel:
         return await fn(kernel)
+
+
+@app.command("kernel")
+def kernel_cmd(
+    connection_file: Annotated[Path | None, typer.Option(
+        "--connection-file", "-f", help="Where to write the connection file (default: Jupyter's runtime dir).")] = None,
+) -> None:
+    """Start a standalone beakerlike kernel, print its connection file, run until Ctrl+C.
+
+    Other commands reach it with `--existing FILE` (`beakerlike call --existing FILE NAME`),
+    as do `jupyter console --existing FILE` and `KernelClient.connect(FILE)`. The file is
+    written before its path is printed.
+    """
+    import signal
+    import time
+
+    from jupyter_client import KernelManager
+
+    from ..kernelspec import KERNEL_NAME, install, is_installed
+
+    if not is_installed():
+        install()
+    manager = KernelManager(kernel_name=KERNEL_NAME)
+    if connection_file is not None:
+        manager.connection_file = str(connection_file.resolve())
+    manager.start_kernel(env=kernel_env())
+    print(manager.connection_file, flush=True)
+    err_console.print(f"beakerlike kernel running (pid {manager.provisioner.pid if manager.provisioner else '?'}); "
+                      f"connect with --existing {manager.connection_file}; Ctrl+C stops it")
+    stop = {"now": False}
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stop["now"] = True
+
+    previous = signal.signal(signal.SIGTERM, request_stop)
+    try:
+        while not stop["now"] and manager.is_alive():
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if manager.is_alive():
+            manager.shutdown_kernel(now=False)
+        manager.cleanup_resources()
 
 
 @app.command()
@@ -116,8 +171,8 @@ def actions(
     for name, spec in info["actions"].items():
         props = spec["schema"].get("properties", {})
         required = set(spec["schema"].get("required", []))
-        fields = ", ".join(f"{k}{'' if k in required else '?'}: {v.get('type', 'any')}" for k, v in props.items())
-        table.add_row(name, fields, (spec["docs"] or "").splitlines()[0] if spec["docs"] else "")
+        fields = ", ".join(f"{k}{'' if k in required else '?'}: {schema_type(v)}" for k, v in props.items())
+        table.add_row(cell(name), cell(fields), cell(first_line(spec["docs"])))
     console.print(table)
     for err in info.get("plugin_errors", []):
         err_console.print(f"[yellow]plugin error[/] {err['plugin']} ({err['phase']}): {err['error']}")
@@ -130,8 +185,14 @@ def call(
     payload: Annotated[str | None, typer.Option("--payload", help="Payload as a JSON object.")] = None,
     existing: Annotated[str | None, typer.Option("--existing", help="Connection file of a running kernel.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the reply.")] = 600,
+    exec_code: Annotated[list[str] | None, typer.Option(
+        "--exec", help="Python code to run in the kernel first (repeatable), e.g. --exec 'df = make()'.")] = None,
 ) -> None:
-    """Call an action, show its streamed responses live, print its return value."""
+    """Call an action, show its streamed responses live, print its return value.
+
+    With `--exec CODE` the code runs as a cell first (its output goes to stderr);
+    a failing cell stops before the call.
+    """
     from ..client import ActionError
 
     try:
@@ -145,6 +206,8 @@ def call(
 
     async def run(kernel: Any) -> Any:
         kernel.on_iopub = lambda msg: None  # other requests' output is not ours to keep
+        for code in exec_code or []:
+            await _run_cell(kernel, code, timeout)
         return await kernel.call(name, content, timeout=timeout, on_response=show)
 
     try:
@@ -162,5 +225,24 @@ def call(
     except FileNotFoundError as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
+    except CellError as exc:
+        err_console.print(f"[red]--exec failed:[/] {exc}")
+        raise typer.Exit(1) from None
     print(json.dumps(result, indent=2))
     sys.stdout.flush()
+
+
+class CellError(RuntimeError):
+    """Code given with ``--exec`` raised in the kernel."""
+
+
+async def _run_cell(kernel: Any, code: str, timeout: float) -> None:
+    ex = await kernel.execute(code, timeout=timeout)
+    for msg in ex.iopub:
+        kind, body = msg["header"]["msg_type"], msg["content"]
+        if kind == "stream":
+            sys.stderr.write(body.get("text", ""))
+        elif kind in ("execute_result", "display_data"):
+            sys.stderr.write(str(body.get("data", {}).get("text/plain", "")) + "\n")
+    if ex.content.get("status") != "ok":
+        raise CellError(f"{ex.content.get('ename')}: {ex.content.get('evalue')}")

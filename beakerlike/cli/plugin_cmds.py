@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import app
+from .output import cell
+from .output import console as _make_console
 
-console = Console()
-err_console = Console(stderr=True)
+console = _make_console()
+err_console = _make_console(stderr=True)
 
 #: ``beakerlike new ...``; other command modules may add their own ``new`` commands to it.
 new_app = typer.Typer(help="Create a new project from a template.", no_args_is_help=True)
@@ -58,16 +59,20 @@ def plugins_cmd(
         return
     table = Table(title="beakerlike plugins")
     for column in ("plugin", "version", "source", "hooks", "adds", "status"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column)
     for p in plugins:
         adds = [*p["actions"], *(f"context:{c}" for c in p["contexts"]), *(f"previewer:{v}" for v in p["previewers"])]
         if p["blocked"]:
-            status = "[yellow]blocked[/]"
+            status = cell("blocked")
+            status.stylize("yellow")
         elif p["errors"]:
-            status = "[red]" + ("failed: " if not p["loaded"] else "error: ") + "; ".join(p["errors"]) + "[/]"
+            status = cell(("failed: " if not p["loaded"] else "error: ") + "; ".join(p["errors"]))
+            status.stylize("red")
         else:
-            status = "[green]ok[/]"
-        table.add_row(p["name"], p["version"] or "", p["source"], ", ".join(p["hooks"]), ", ".join(adds), status)
+            status = cell("ok")
+            status.stylize("green")
+        table.add_row(cell(p["name"]), cell(p["version"] or ""), cell(p["source"]), cell(", ".join(p["hooks"])),
+                      cell(", ".join(adds)), status)
     console.print(table)
 
 
@@ -104,16 +109,20 @@ def render(text: str, variables: dict[str, str]) -> str:
     return text
 
 
-def create_plugin(name: str, directory: Path | None = None) -> Path:
+def create_plugin(name: str, directory: Path | None = None, template: str = "plugin") -> Path:
     """Write a pip-installable plugin package for ``name`` and return its directory.
 
     ``directory`` defaults to ``./<name>``; it must not exist or must be empty.
+    ``template`` is ``plugin`` (one action) or ``context`` (a context with a setup
+    model, a previewer for its own type and a context action).
     """
     variables = plugin_names(name)
     target = Path(directory) if directory is not None else Path.cwd() / name
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise FileExistsError(f"{target} already exists and is not an empty directory")
-    source = TEMPLATES / "plugin"
+    source = TEMPLATES / template
+    if not source.is_dir():
+        raise ValueError(f"no template named {template!r}")
     for src in sorted(source.rglob("*.tmpl")):
         rel = render(str(src.relative_to(source))[: -len(".tmpl")], variables)
         if rel == "gitignore":
@@ -138,3 +147,20 @@ def new_plugin(
     variables = plugin_names(name)
     console.print(f"Created plugin [bold]{variables['dist']}[/] in {target}")
     console.print(f"  pip install -e {target}\n  pytest {target}\n  beakerlike call {variables['action']}")
+
+
+@new_app.command("context")
+def new_context(
+    name: Annotated[str, typer.Argument(help="Context name, e.g. rain (package beakerlike_rain).")],
+    directory: Annotated[Path | None, typer.Option("--dir", help="Where to create it (default: ./NAME).")] = None,
+) -> None:
+    """Create a context package: setup model, previewer for its own type, a context action, passing tests."""
+    try:
+        target = create_plugin(name, directory, template="context")
+    except (ValueError, FileExistsError) as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    variables = plugin_names(name)
+    console.print(f"Created context [bold]{variables['name']}[/] (package {variables['dist']}) in {target}")
+    console.print(f"  pip install -e {target}\n  pytest {target}\n"
+                  f"  beakerlike call context_setup context={variables['name']}")

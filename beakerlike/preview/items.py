@@ -7,6 +7,7 @@ import threading
 from collections import deque
 from typing import Any
 
+from ..messages import PREVIEW_MIME, PreviewFields
 from ..protocol import packable
 from .previewers import Previewer, PreviewerRegistry
 from .safe import (
@@ -22,12 +23,8 @@ from .safe import (
     type_label,
 )
 
-PREVIEW_MIME = "application/vnd.beakerlike.preview+json"
-
-_FIELDS: dict[str, Any] = {
-    "kind": "object", "shape": None, "length": None, "summary": "", "columns": None, "rows": None,
-    "truncated": False, "status": "ok", "error": None, "pageable": False,
-}
+#: The ITEM's fields a previewer may leave out, with their defaults (from the message model).
+_FIELDS: dict[str, Any] = PreviewFields.defaults()
 
 
 def _base(name: str, obj: Any) -> dict[str, Any]:
@@ -71,13 +68,58 @@ def _first(values: Any, n: int) -> list[Any]:
     return list(itertools.islice(values, n))
 
 
+#: Most characters the ``extra`` field of an item may take as JSON; keys past it are dropped.
+EXTRA_MAX_CHARS = 2000
+_KNOWN = frozenset({*_FIELDS, "index", "name", "type", "module", "extra"})
+
+
+def _json_extra(value: Any, limits: Limits, depth: int = 0) -> Any:
+    """A previewer's extra value as bounded JSON: nested lists/dicts up to 3 levels, cells elsewhere."""
+    tp = type(value)
+    if depth < 3 and tp in (list, tuple):
+        return [_json_extra(v, limits, depth + 1) for v in _first(value, limits.rows * 4)]
+    if depth < 3 and tp is dict:
+        return {clip(str(k), 80)[0]: _json_extra(v, limits, depth + 1)
+                for k, v in itertools.islice(dict.items(value), limits.cols)}
+    return json_cell(value, limits)
+
+
+def extra_fields(fields: dict[str, Any], limits: Limits) -> dict[str, Any] | None:
+    """The previewer's keys the ITEM does not define, JSON-safe and at most :data:`EXTRA_MAX_CHARS`."""
+    import json
+
+    out: dict[str, Any] = {}
+    size = 2
+    for key, value in fields.items():
+        if key in _KNOWN:
+            continue
+        cell = _json_extra(value, limits)
+        cost = len(json.dumps(cell, default=str)) + len(str(key)) + 4
+        if size + cost > EXTRA_MAX_CHARS:
+            continue
+        out[clip(str(key), 80)[0]] = cell
+        size += cost
+    return out or None
+
+
 def clean_fields(fields: dict[str, Any], limits: Limits, trusted: bool) -> dict[str, Any]:
-    """Coerce a previewer's fields to the ITEM's JSON types (plugins may return numpy ints etc.)."""
+    """Coerce a previewer's fields to the ITEM's JSON types (plugins may return numpy ints etc.).
+
+    Keys the ITEM does not define go, JSON-safe and bounded, under ``extra``.
+    """
     if type(fields) is not dict:
         raise TypeError(f"a previewer must return a dict, not {type_label(fields)}")
     if trusted:
-        return {k: v for k, v in fields.items() if k not in ("name", "type", "module")}
-    out: dict[str, Any] = {}
+        out = {k: v for k, v in fields.items() if k in _KNOWN and k not in ("name", "type", "module", "extra")}
+        if len(out) < len(fields):
+            extra = extra_fields(fields, limits)
+            if extra:
+                out["extra"] = extra
+        return out
+    out = {}
+    extra = extra_fields(fields, limits)
+    if extra:
+        out["extra"] = extra
     for key, value in fields.items():
         if key in ("name", "type", "module"):
             continue
@@ -213,6 +255,7 @@ class ItemMaker:
         """The ITEM for one variable; never raises and never runs unbounded."""
         meta = _base(name, obj)
         trusted = True
+        previewer: Previewer | None = None
         try:
             previewer = self.registry.find(obj)
             trusted = previewer is None or previewer.trusts(type(obj))
@@ -228,6 +271,8 @@ class ItemMaker:
                     self.slow[(previewer.name, id(type(obj)))] = type(obj)
         except Exception as exc:  # a previewer bug marks the item, never breaks the update
             fields, error = None, f"previewer raised {type_label(exc)}: {clip(_text(exc), 200)[0]}"
+        if previewer is not None and previewer.page is not None and error is None:
+            meta["pageable"] = True  # a previewer's fields may still say False (e.g. an empty value)
         if fields:
             try:
                 meta.update(clean_fields(fields, self.limits, trusted=trusted))

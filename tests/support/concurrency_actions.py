@@ -118,3 +118,13 @@ def main_sleep(req, seconds: float = 60) -> None:
     """A main-thread ``def`` handler that blocks the main thread (only an interrupt stops it)."""
     req.respond({"started": True})
     time.sleep(seconds)
+
+
+#: Events a test's cell waits on, opened by ``open_gate`` (so a cell ends when the test says, not after a sleep).
+GATES: dict[str, threading.Event] = defaultdict(threading.Event)
+
+
+@beakerlike.action
+async def open_gate(req, key: str) -> None:
+    """Let a cell waiting on ``GATES[key]`` finish."""
+    GATES[key].set()
