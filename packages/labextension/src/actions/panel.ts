@@ -152,7 +152,13 @@ export class ActionsPanel extends Panel {
       submitLabel: 'Run',
       variables: this._variables,
       onSubmit: payload => {
-        const run = this.model.run(name, payload);
+        let run: ActionRun;
+        try {
+          run = this.model.run(name, payload);
+        } catch (err) {
+          form.setErrors(null, `Not sent: ${(err as Error)?.message ?? err}`);
+          return;
+        }
         void run.done.then(() => {
           if (run.error?.ename === 'ValidationError' && this._form === form) {
             form.setErrors(errorSchemaFromItems(run.error.errors), `${run.error.ename}: ${run.error.evalue}`);
