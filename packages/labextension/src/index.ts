@@ -1,6 +1,8 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
+import { actionsPlugin } from './actions/plugin';
 import { kernelTrackerPlugin } from './kerneltracker';
+import { statusPlugin } from './status/plugin';
 import { variablesPlugin } from './variables/plugin';
 import { viewerPlugin } from './viewer/plugin';
 
@@ -10,7 +12,9 @@ export * from './tokens';
 const plugins: JupyterFrontEndPlugin<any>[] = [
   kernelTrackerPlugin,
   viewerPlugin,
-  variablesPlugin
+  variablesPlugin,
+  actionsPlugin,
+  statusPlugin
 ];
 
 export default plugins;
