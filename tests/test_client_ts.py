@@ -1,5 +1,7 @@
 """@beakerlike/client (packages/client): its vitest unit tests, and its integration tests run in Node
-against a real beakerlike kernel through a real ``jupyter server`` (@jupyterlab/services over ``ws``).
+against a real beakerlike kernel through a real ``jupyter server`` (@jupyterlab/services over ``ws``):
+a stock one (actions as messages) and one whose ``allowed_message_types`` holds only the standard
+types (actions over the ``beakerlike`` comm, test/integration/comm.test.ts).
 
 ``node_modules`` comes from ``jlpm install`` (``python3 dev.py test`` builds the wheel, which runs it).
 """
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from comm_ws import STANDARD_TYPES, Server, jupyter_server
 
 from beakerlike.kernelspec import install
 
@@ -47,7 +50,7 @@ def _check(proc: subprocess.CompletedProcess[str], at_least: int) -> None:
 
 
 def test_client_unit_tests() -> None:
-    _check(_vitest("test/unit"), at_least=26)
+    _check(_vitest("test/unit"), at_least=32)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +96,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
             proc.wait(timeout=10)
 
 
-def test_client_against_a_real_kernel_through_jupyter_server(server: tuple[str, str]) -> None:
+@pytest.fixture(scope="module")
+def restricted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server that drops every non-standard message type: custom ``<name>_request`` never reach the kernel."""
+    with jupyter_server(tmp_path_factory.mktemp("ts-restricted"),
+                        {"MappingKernelManager": {"allowed_message_types": STANDARD_TYPES}},
+                        env={"BEAKERLIKE_PLUGINS": "beakerlike.demo"}) as srv:
+        yield srv
+
+
+def test_client_against_a_real_kernel_through_jupyter_server(server: tuple[str, str], restricted: Server) -> None:
     url, token = server
-    proc = _vitest("test/integration", env={"BEAKERLIKE_SERVER_URL": url, "BEAKERLIKE_SERVER_TOKEN": token})
-    _check(proc, at_least=12)
+    proc = _vitest("test/integration", env={"BEAKERLIKE_SERVER_URL": url, "BEAKERLIKE_SERVER_TOKEN": token,
+                                            "BEAKERLIKE_RESTRICTED_URL": restricted.url,
+                                            "BEAKERLIKE_RESTRICTED_TOKEN": restricted.token})
+    _check(proc, at_least=20)

@@ -1,6 +1,8 @@
 import { KernelMessage } from '@jupyterlab/services';
 import type { Kernel } from '@jupyterlab/services';
 
+import { commChannel } from './comm';
+import type { Transport } from './comm';
 import { ActionAborted, ActionError } from './errors';
 import type { ActionReply, JSONObject, JSONValue } from './messages';
 
@@ -14,14 +16,22 @@ export interface IResponse<T = JSONValue> {
 
 /** Options of {@link call}. */
 export interface ICallOptions<T = JSONValue> {
-  /** Called for each streamed `<name>_response`, in order. */
+  /**
+   * Called for each streamed `<name>_response`, in order. `msg` is the iopub message it came
+   * in: the `<name>_response`, or over the comm the `comm_msg` (its `buffers` are the response's).
+   */
   onResponse?: (data: T, msg: KernelMessage.IIOPubMessage) => void;
-  /** Aborting sends `cancel_action_request` (or interrupts a kernel without it); the call rejects with {@link ActionAborted}. */
+  /**
+   * Aborting sends `cancel_action_request` (or interrupts a kernel without it), over the comm
+   * `{"cancel": {"id"}}`; the call rejects with {@link ActionAborted}.
+   */
   signal?: AbortSignal;
   /** Binary frames sent with the request. */
   buffers?: (ArrayBuffer | ArrayBufferView)[];
-  /** Request metadata. */
+  /** Request metadata (message transport only). */
   metadata?: JSONObject;
+  /** `messages`, `comm` or `auto` (the default: probe once per kernel connection, see {@link resolveTransport}). */
+  transport?: Transport;
 }
 
 /** What to do when a call's signal aborts; the default cancels the one request. */
@@ -100,6 +110,76 @@ export function setCanceller(fn: Canceller | null): void {
   canceller = fn ?? cancelRequest;
 }
 
+/** How long `auto` waits for the probe's `context_info_reply` before choosing the comm (ms). */
+export let probeTimeout = 2000;
+
+/** Change {@link probeTimeout}. */
+export function setProbeTimeout(ms: number): void {
+  probeTimeout = ms;
+}
+
+const chosen = new WeakMap<Kernel.IKernelConnection, Promise<'messages' | 'comm'>>();
+
+/**
+ * The transport actions use on this kernel connection. `auto` (cached per connection):
+ * `messages` for a kernel that is not beakerlike or that answers a `context_info_request`
+ * within {@link probeTimeout}; else `comm` (a server that drops custom messages).
+ */
+export function resolveTransport(
+  kernel: Kernel.IKernelConnection,
+  transport: Transport = 'auto'
+): Promise<'messages' | 'comm'> {
+  if (transport === 'messages' || transport === 'comm') {
+    return Promise.resolve(transport);
+  }
+  if (transport !== 'auto') {
+    throw new TypeError(`transport must be 'auto', 'messages' or 'comm', not ${JSON.stringify(transport)}`);
+  }
+  let choice = chosen.get(kernel);
+  if (!choice) {
+    choice = probe(kernel);
+    chosen.set(kernel, choice);
+    choice.catch(() => chosen.delete(kernel));
+  }
+  return choice;
+}
+
+async function probe(kernel: Kernel.IKernelConnection): Promise<'messages' | 'comm'> {
+  let info: any = null;
+  try {
+    info = await kernel.info;
+  } catch {
+    info = null;
+  }
+  if (!info) {
+    info = (await kernel.requestKernelInfo())?.content ?? null;
+  }
+  const features = info?.supported_features;
+  if (!Array.isArray(features) || !features.includes('beakerlike')) {
+    return 'messages';
+  }
+  const msg = KernelMessage.createMessage({
+    msgType: 'context_info_request' as any,
+    channel: 'shell',
+    session: kernel.clientId,
+    username: kernel.username,
+    content: {} as any
+  });
+  const future = kernel.sendShellMessage(msg as any, true, true);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<'comm'>(resolve => {
+    timer = setTimeout(() => resolve('comm'), probeTimeout);
+  });
+  try {
+    return await Promise.race([future.done.then(() => 'messages' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+    if (!future.isDisposed) {
+      future.dispose();
+    }
+  }
+}
+
 /**
  * Call action `name` with `payload` and resolve with its reply's `return`.
  *
@@ -115,6 +195,12 @@ export async function call<R = JSONValue, T = JSONValue>(
 ): Promise<R> {
   const types = messageTypes(name);
   const { signal } = options;
+  if (signal?.aborted) {
+    throw new ActionAborted(name, 'cancelled');
+  }
+  if ((await resolveTransport(kernel, options.transport)) === 'comm') {
+    return callOverComm<R, T>(kernel, name, payload, options);
+  }
   if (signal?.aborted) {
     throw new ActionAborted(name, 'cancelled');
   }
@@ -164,9 +250,44 @@ export async function call<R = JSONValue, T = JSONValue>(
   return value;
 }
 
+async function callOverComm<R, T>(
+  kernel: Kernel.IKernelConnection,
+  name: string,
+  payload: object,
+  options: ICallOptions<T>
+): Promise<R> {
+  if (options.signal?.aborted) {
+    throw new ActionAborted(name, 'cancelled');
+  }
+  let callbackError: unknown = null;
+  const reply = await commChannel(kernel).request(name, payload, {
+    signal: options.signal,
+    buffers: options.buffers,
+    onResponse: (data, msg) => {
+      if (!options.onResponse) {
+        return;
+      }
+      for (const element of responseElements(data)) {
+        try {
+          options.onResponse(element as T, msg as unknown as KernelMessage.IIOPubMessage);
+        } catch (err) {
+          callbackError = callbackError ?? err;
+        }
+      }
+    }
+  });
+  const value = replyValue<R>(name, reply as ActionReply<R>);
+  if (callbackError !== null) {
+    throw callbackError;
+  }
+  return value;
+}
+
 /** Options of {@link stream}. */
 export interface IStreamOptions {
   signal?: AbortSignal;
+  /** As in {@link ICallOptions.transport}. */
+  transport?: Transport;
   buffers?: (ArrayBuffer | ArrayBufferView)[];
   metadata?: JSONObject;
 }

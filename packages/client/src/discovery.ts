@@ -1,12 +1,13 @@
 import type { Kernel } from '@jupyterlab/services';
 
 import { call } from './actions';
+import type { Transport } from './comm';
 import type { IContextInfoReply, IKernelInfoBeakerlike } from './messages';
 
 /** `context_info`: the kernel's version, its actions, contexts and plugin errors. */
 export function discover(
   kernel: Kernel.IKernelConnection,
-  options: { signal?: AbortSignal } = {}
+  options: { signal?: AbortSignal; transport?: Transport } = {}
 ): Promise<IContextInfoReply> {
   return call<IContextInfoReply>(kernel, 'context_info', {}, options);
 }

@@ -6,6 +6,7 @@
 export * from './messages';
 export * from './errors';
 export * from './actions';
+export * from './comm';
 export * from './discovery';
 export * from './table';
 export * from './subscription';

@@ -3,7 +3,9 @@ import type { IDisposable } from '@lumino/disposable';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
-import { call } from './actions';
+import { call, resolveTransport } from './actions';
+import { commChannel } from './comm';
+import type { CommChannel, ICommPreview, Transport } from './comm';
 import type {
   IPreview,
   IPreviewItem,
@@ -22,6 +24,11 @@ export interface IPreviewSubscriptionOptions {
    * replaces its old watch instead of adding one.
    */
   key?: string;
+  /**
+   * How its actions travel (default `auto`, see `resolveTransport`). Over the comm, the
+   * previews come on the comm (the watch key defaults to the comm's, `comm:<comm_id>`).
+   */
+  transport?: Transport;
 }
 
 /** State of a subscription. */
@@ -41,6 +48,8 @@ export type SubscriptionState =
 export class PreviewSubscription implements IDisposable {
   readonly kernel: Kernel.IKernelConnection;
   readonly key: string | undefined;
+  readonly transport: Transport;
+  private _channel: CommChannel | null = null;
   private _table = new PreviewTable();
   private _changed = new Signal<this, ITableChange>(this);
   private _stateChanged = new Signal<this, SubscriptionState>(this);
@@ -57,6 +66,7 @@ export class PreviewSubscription implements IDisposable {
   ) {
     this.kernel = kernel;
     this.key = options.key;
+    this.transport = options.transport ?? 'auto';
     kernel.iopubMessage.connect(this._onIOPub, this);
     kernel.statusChanged.connect(this._onStatus, this);
     kernel.connectionStatusChanged.connect(this._onConnection, this);
@@ -131,7 +141,8 @@ export class PreviewSubscription implements IDisposable {
       return await call<IPreviewUnwatchReply>(
         this.kernel,
         'preview_unwatch',
-        this._keyPayload()
+        this._keyPayload(),
+        { transport: this.transport }
       );
     } catch {
       return null;
@@ -146,6 +157,8 @@ export class PreviewSubscription implements IDisposable {
     void this.stop();
     this._disposed = true;
     this.kernel.iopubMessage.disconnect(this._onIOPub, this);
+    this._channel?.previewReceived.disconnect(this._onCommPreview, this);
+    this._channel = null;
     this.kernel.statusChanged.disconnect(this._onStatus, this);
     this.kernel.connectionStatusChanged.disconnect(this._onConnection, this);
     Signal.clearData(this);
@@ -160,10 +173,19 @@ export class PreviewSubscription implements IDisposable {
     this._pending = [];
     this._setState('resyncing');
     try {
+      if ((await resolveTransport(this.kernel, this.transport)) === 'comm') {
+        const channel = commChannel(this.kernel);
+        if (channel !== this._channel) {
+          this._channel?.previewReceived.disconnect(this._onCommPreview, this);
+          this._channel = channel;
+          channel.previewReceived.connect(this._onCommPreview, this);
+        }
+      }
       const snapshot = await call<IPreviewSnapshot>(
         this.kernel,
         'preview_watch',
-        this._keyPayload()
+        this._keyPayload(),
+        { transport: this.transport }
       );
       if (generation !== this._generation || this._disposed) {
         return;
@@ -185,7 +207,8 @@ export class PreviewSubscription implements IDisposable {
       const snapshot = await call<IPreviewSnapshot>(
         this.kernel,
         'preview_snapshot',
-        {}
+        {},
+        { transport: this.transport }
       );
       if (generation !== this._generation || this._disposed) {
         return;
@@ -231,6 +254,16 @@ export class PreviewSubscription implements IDisposable {
       return;
     }
     const update = updateFromMessage(msg.content, msg.metadata);
+    if (update) {
+      this._applyUpdate(update);
+    }
+  }
+
+  private _onCommPreview(_sender: CommChannel, preview: ICommPreview): void {
+    if (!this._wanted) {
+      return;
+    }
+    const update = updateFromMessage({ variables: preview.variables }, preview.metadata);
     if (update) {
       this._applyUpdate(update);
     }

@@ -1,0 +1,229 @@
+// Integration tests of the comm transport: @beakerlike/client against a real beakerlike kernel
+// behind a real jupyter_server whose `allowed_message_types` holds only the standard types
+// (custom `<name>_request` messages are dropped), so actions must travel over the `beakerlike`
+// comm. tests/test_client_ts.py starts that server (BEAKERLIKE_RESTRICTED_URL) and a stock one
+// (BEAKERLIKE_SERVER_URL, for `auto` choosing messages).
+import { KernelManager, ServerConnection } from '@jupyterlab/services';
+import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  ActionAborted,
+  ActionError,
+  PreviewSubscription,
+  call,
+  commChannel,
+  discover,
+  resolveTransport,
+  setProbeTimeout,
+  stream
+} from '../../src';
+import type { ITableChange } from '../../src';
+
+const restrictedUrl = process.env.BEAKERLIKE_RESTRICTED_URL;
+const stockUrl = process.env.BEAKERLIKE_SERVER_URL;
+const stockToken = process.env.BEAKERLIKE_SERVER_TOKEN ?? '';
+const restrictedToken = process.env.BEAKERLIKE_RESTRICTED_TOKEN ?? '';
+if (!restrictedUrl || !stockUrl) {
+  throw new Error('set BEAKERLIKE_RESTRICTED_URL/_TOKEN and BEAKERLIKE_SERVER_URL/_TOKEN (tests/test_client_ts.py does)');
+}
+
+function settingsFor(baseUrl: string, token: string): ServerConnection.ISettings {
+  return ServerConnection.makeSettings({
+    baseUrl,
+    wsUrl: baseUrl.replace(/^http/, 'ws'),
+    token,
+    appendToken: true,
+    WebSocket: WebSocket as any,
+    fetch: fetch as any,
+    Request: Request as any,
+    Headers: Headers as any
+  });
+}
+
+const managers: KernelManager[] = [];
+let kernel: Kernel.IKernelConnection;
+
+async function startKernel(baseUrl: string, token: string): Promise<Kernel.IKernelConnection> {
+  const manager = new KernelManager({ serverSettings: settingsFor(baseUrl, token) });
+  managers.push(manager);
+  await manager.ready;
+  const k = await manager.startNew({ name: 'beakerlike' });
+  await k.info;
+  return k;
+}
+
+async function execute(code: string): Promise<string> {
+  const future = kernel.requestExecute({ code, stop_on_error: true });
+  let out = '';
+  future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
+    if (msg.header.msg_type === 'stream') {
+      out += (msg.content as any).text;
+    } else if (msg.header.msg_type === 'error') {
+      out += `ERROR ${(msg.content as any).ename}: ${(msg.content as any).evalue}`;
+    }
+  };
+  await future.done;
+  return out;
+}
+
+async function watcherKeys(): Promise<string[]> {
+  const out = await execute(
+    'import json as _j, beakerlike.panel as _p\nprint(_j.dumps(sorted(_p.current_engine().watchers)))'
+  );
+  return JSON.parse(out.trim().split('\n').pop() as string);
+}
+
+function nextChange(sub: PreviewSubscription, pred: (c: ITableChange) => boolean): Promise<ITableChange> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no matching change within 30 s')), 30_000);
+    const handler = (_: unknown, change: ITableChange) => {
+      if (pred(change)) {
+        clearTimeout(timer);
+        sub.changed.disconnect(handler);
+        resolve(change);
+      }
+    };
+    sub.changed.connect(handler);
+  });
+}
+
+beforeAll(async () => {
+  kernel = await startKernel(restrictedUrl, restrictedToken);
+}, 60_000);
+
+afterAll(async () => {
+  for (const manager of managers) {
+    await manager.shutdownAll().catch(() => undefined);
+    manager.dispose();
+  }
+});
+
+describe('transport auto', () => {
+  it('picks the comm where custom messages are dropped, and caches the choice', async () => {
+    expect(await resolveTransport(kernel)).toBe('comm');
+    expect(await resolveTransport(kernel, 'auto')).toBe('comm');
+    const hello = await commChannel(kernel).ready;
+    expect(hello.protocol_version).toBe('1.0');
+    expect(hello.features).toEqual(expect.arrayContaining(['actions', 'cancel', 'previews']));
+  }, 30_000);
+
+  it('picks messages on a stock server', async () => {
+    const stock = await startKernel(stockUrl, stockToken);
+    // A generous probe here: a stock server answers, however loaded the machine is.
+    setProbeTimeout(30_000);
+    try {
+      expect(await resolveTransport(stock)).toBe('messages');
+    } finally {
+      setProbeTimeout(2000);
+    }
+    const info = await discover(stock);
+    expect(Object.keys(info.actions)).toContain('demo_train');
+    await stock.shutdown();
+  }, 60_000);
+});
+
+describe('actions over the comm', () => {
+  it('discovers and calls with streamed responses', async () => {
+    const info = await discover(kernel, { transport: 'comm' });
+    expect(Object.keys(info.actions)).toEqual(expect.arrayContaining(['preview_watch', 'demo_train']));
+    const progress: number[] = [];
+    const msgTypes = new Set<string>();
+    const result = await call<{ epochs: number }, { epoch: number }>(kernel, 'demo_train', { epochs: 3, delay: 0 }, {
+      transport: 'comm',
+      onResponse: (r, msg) => {
+        progress.push(r.epoch);
+        msgTypes.add(msg.header.msg_type);
+      }
+    });
+    expect(result).toMatchObject({ epochs: 3, target: 'model' });
+    expect(progress).toEqual([1, 2, 3]);
+    expect([...msgTypes]).toEqual(['comm_msg']);
+  });
+
+  it('streams as an async iterator', async () => {
+    const it = stream<{ epoch: number }>(kernel, 'demo_train', { epochs: 4, delay: 0 }, { transport: 'comm' });
+    const epochs: number[] = [];
+    for await (const r of it) {
+      epochs.push(r.epoch);
+    }
+    expect(epochs).toEqual([1, 2, 3, 4]);
+    expect(await it.result).toMatchObject({ epochs: 4 });
+  });
+
+  it('rejects with the same typed errors', async () => {
+    const invalid = await call(kernel, 'demo_train', { epochs: 'many', colour: 1 }).catch(e => e);
+    expect(invalid).toBeInstanceOf(ActionError);
+    expect(invalid.ename).toBe('ValidationError');
+    expect(invalid.errors.map((e: any) => e.loc[0]).sort()).toEqual(['colour', 'epochs']);
+    const unknown = await call(kernel, 'no_such_action', {}).catch(e => e);
+    expect(unknown).toBeInstanceOf(ActionError);
+    expect(unknown.ename).toBe('UnknownAction');
+    const raised = await call(kernel, 'demo_train', { epochs: 0 }).catch(e => e);
+    expect(raised.ename).toBe('ValueError');
+  });
+
+  it('aborting sends a cancel: ActionAborted (cancelled), the kernel lives on', async () => {
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const err = await call(kernel, 'demo_train', { epochs: 1000, delay: 0.2 }, {
+      signal: controller.signal,
+      onResponse: (r: any) => {
+        seen.push(r.epoch);
+        controller.abort();
+      }
+    }).catch(e => e);
+    expect(err).toBeInstanceOf(ActionAborted);
+    expect(err.reason).toBe('cancelled');
+    expect(seen.length).toBeLessThan(10);
+    expect((await execute('print(1 + 1)')).trim()).toBe('2');
+    expect(await call(kernel, 'demo_train', { epochs: 1, delay: 0 })).toMatchObject({ epochs: 1 });
+  });
+
+  it('breaking out of a stream cancels it', async () => {
+    const it = stream<{ epoch: number }>(kernel, 'demo_train', { epochs: 1000, delay: 0.2 });
+    for await (const r of it) {
+      expect(r.epoch).toBe(1);
+      break;
+    }
+    const err = await it.result.catch(e => e);
+    expect(err).toBeInstanceOf(ActionAborted);
+  });
+});
+
+describe('previews over the comm', () => {
+  it('watches on the comm and applies the previews it sends', async () => {
+    await execute('a = 1');
+    const sub = new PreviewSubscription(kernel, { transport: 'comm' });
+    await sub.start();
+    expect(sub.state).toBe('watching');
+    expect(sub.preview('a')?.summary).toBe('1');
+    const key = `comm:${commChannel(kernel).commId}`;
+    expect(await watcherKeys()).toContain(key);
+
+    // The kernel sends each update on the comm (and, as always, on iopub: this server only filters inbound).
+    const channel = commChannel(kernel);
+    const onComm = new Promise<any>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no preview on the comm within 30 s')), 30_000);
+      channel.previewReceived.connect((_, preview) => {
+        if ('b' in preview.variables) {
+          clearTimeout(timer);
+          resolve(preview);
+        }
+      });
+    });
+    const added = nextChange(sub, c => c.updated.includes('b'));
+    await execute('b = [1, 2, 3]\ndel a');
+    const change = await added;
+    const commPreview = await onComm;
+    expect(commPreview.metadata.beakerlike.removed.variables).toEqual(['a']);
+    expect(change.full).toBe(false);
+    expect(sub.items.has('a')).toBe(false);
+    expect(sub.preview('b')?.length).toBe(3);
+
+    await sub.stop();
+    expect(await watcherKeys()).not.toContain(key);
+    sub.dispose();
+  }, 60_000);
+});
