@@ -1,6 +1,7 @@
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 
 import { call } from './actions';
+import type { Transport } from './comm';
 import type {
   IBinaryColumnSpec,
   IBinaryPageReply,
@@ -39,6 +40,8 @@ export interface IPageOptions {
   limit?: number;
   columns?: string[] | null;
   signal?: AbortSignal;
+  /** As in `ICallOptions.transport` (over the comm, binary columns come in the `comm_msg` buffers). */
+  transport?: Transport;
 }
 
 /** One JSON page of the value at `path` (`preview_page`). */
@@ -68,13 +71,15 @@ export async function page(
   }
   if (!options.binary) {
     return call<IPageReply>(kernel, 'preview_page', payload, {
-      signal: options.signal
+      signal: options.signal,
+      transport: options.transport
     });
   }
   payload.binary = true;
   let buffers: unknown[] = [];
   const spec = await call<IBinaryPageReply>(kernel, 'preview_page', payload, {
     signal: options.signal,
+    transport: options.transport,
     onResponse: (_data, msg: KernelMessage.IIOPubMessage) => {
       buffers = (msg.buffers as unknown[]) ?? [];
     }

@@ -15,6 +15,7 @@ import {
   call,
   commChannel,
   discover,
+  page,
   resolveTransport,
   setProbeTimeout,
   stream
@@ -189,6 +190,22 @@ describe('actions over the comm', () => {
     }
     const err = await it.result.catch(e => e);
     expect(err).toBeInstanceOf(ActionAborted);
+  });
+});
+
+describe('page over the comm', () => {
+  it('pages JSON rows and binary columns from the comm_msg buffers', async () => {
+    await execute(
+      'import numpy as np, pandas as pd\n' +
+        "frame = pd.DataFrame({'i': np.arange(1000, dtype='int64'), 'f': np.arange(1000) / 4})"
+    );
+    const json = await page(kernel, ['frame'], { offset: 500, limit: 2, transport: 'comm' });
+    expect(json.total).toBe(1000);
+    expect(json.rows).toEqual([[500, 125], [501, 125.25]]);
+    const bin = await page(kernel, ['frame'], { offset: 998, limit: 10, binary: true, transport: 'comm' });
+    const [i, f] = bin.columns;
+    expect(Array.from(i.values as BigInt64Array, Number)).toEqual([998, 999]);
+    expect(Array.from(f.values as Float64Array)).toEqual([249.5, 249.75]);
   });
 });
 
