@@ -244,3 +244,30 @@ describe('previews over the comm', () => {
     sub.dispose();
   }, 60_000);
 });
+
+describe('restart', () => {
+  it('aborts comm calls in flight (disposed), opens a new comm after, and a subscription re-watches on it', async () => {
+    const sub = new PreviewSubscription(kernel, { transport: 'comm', key: 'ts-comm-restart' });
+    await sub.start();
+    const before = commChannel(kernel).commId;
+    let started!: () => void;
+    const first = new Promise<void>(resolve => (started = resolve));
+    const running = call(kernel, 'demo_train', { epochs: 1000, delay: 0.2 }, { onResponse: () => started() }).catch(
+      e => e
+    );
+    await first;
+    const rewatched = nextChange(sub, c => c.full && c.seq >= 0);
+    await kernel.restart();
+    const err = await running;
+    expect(err).toBeInstanceOf(ActionAborted);
+    expect(err.reason).toBe('disposed');
+    await rewatched;
+    expect(commChannel(kernel).commId).not.toBe(before);
+    expect(await call(kernel, 'demo_train', { epochs: 1, delay: 0 })).toMatchObject({ epochs: 1 });
+    const after = nextChange(sub, c => c.updated.includes('c'));
+    await execute('c = "after restart"');
+    await after;
+    expect(await watcherKeys()).toContain('ts-comm-restart');
+    sub.dispose();
+  }, 90_000);
+});
