@@ -181,21 +181,9 @@ export class PreviewSubscription implements IDisposable {
           channel.previewReceived.connect(this._onCommPreview, this);
         }
       }
-      const snapshot = await call<IPreviewSnapshot>(
-        this.kernel,
-        'preview_watch',
-        this._keyPayload(),
-        { transport: this.transport }
-      );
-      if (generation !== this._generation || this._disposed) {
-        return;
-      }
-      this._reset(snapshot);
+      await this._fetchSnapshot(generation, 'preview_watch', this._keyPayload());
     } catch (err) {
-      if (generation === this._generation) {
-        this._error = String((err as Error)?.message ?? err);
-        this._setState('error');
-      }
+      this._failed(generation, err);
       throw err;
     }
   }
@@ -204,21 +192,31 @@ export class PreviewSubscription implements IDisposable {
     const generation = ++this._generation;
     this._setState('resyncing');
     try {
-      const snapshot = await call<IPreviewSnapshot>(
-        this.kernel,
-        'preview_snapshot',
-        {},
-        { transport: this.transport }
-      );
-      if (generation !== this._generation || this._disposed) {
-        return;
-      }
-      this._reset(snapshot);
+      await this._fetchSnapshot(generation, 'preview_snapshot', {});
     } catch (err) {
-      if (generation === this._generation) {
-        this._error = String((err as Error)?.message ?? err);
-        this._setState('error');
-      }
+      this._failed(generation, err);
+    }
+  }
+
+  /** Ask for a full snapshot and apply it, unless a newer watch/resync (or dispose) overtook this one. */
+  private async _fetchSnapshot(
+    generation: number,
+    action: 'preview_watch' | 'preview_snapshot',
+    payload: { key?: string }
+  ): Promise<void> {
+    const snapshot = await call<IPreviewSnapshot>(this.kernel, action, payload, {
+      transport: this.transport
+    });
+    if (generation === this._generation && !this._disposed) {
+      this._reset(snapshot);
+    }
+  }
+
+  /** Record a failed watch/resync, if it is still the current one. */
+  private _failed(generation: number, err: unknown): void {
+    if (generation === this._generation) {
+      this._error = String((err as Error)?.message ?? err);
+      this._setState('error');
     }
   }
 
