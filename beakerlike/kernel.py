@@ -23,14 +23,16 @@ from typing import Any
 
 import zmq
 from ipykernel.ipkernel import IPythonKernel
-from traitlets import Float
+from traitlets import Bool, Float, Int
 
 from . import protocol
 from ._output import ActionOutStream, guard_display_pub
 from ._shellpipes import unbound_shell_pipes
 from ._version import __version__
+from ._wire import WireParent, publish_quietly
 from .actions import Action
 from .comm import CommTransport
+from .fastlane import FastLane
 from .plugins import PluginHost
 from .request import Publisher
 from .runner import ActionCall, ActionLoop, ActionRunner
@@ -55,9 +57,25 @@ def _flush_output() -> None:
 
 
 def _send_now(stream: Any, frames: list[Any]) -> None:
-    """Send on a ZMQStream from its own thread without waiting for the next loop iteration."""
-    stream.send_multipart(frames)
-    stream.flush(zmq.POLLOUT)
+    """Send a reply on the shell ROUTER's stream, from its own thread, at once.
+
+    Straight on the socket when the stream has nothing queued (a ZMQStream send plus
+    ``flush`` costs 3-4x as much: two polls and a re-registration). Then the re-check
+    ZMQStream makes after its own sends: the socket's file descriptor is edge-triggered
+    and this send may have consumed the edge of a request that arrived meanwhile, so if
+    one is waiting the stream is told to read it (ipykernel's subshell_manager describes
+    the wedge that follows otherwise).
+    """
+    socket = stream.socket
+    if socket is None:  # closed: the kernel is exiting
+        return
+    if stream.sending():  # earlier replies queued in the stream go first
+        stream.send_multipart(frames)
+        stream.flush(zmq.POLLOUT)
+        return
+    socket.send_multipart(frames)
+    if socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        stream.io_loop.add_callback(stream._handle_events, socket, 0)
 
 
 def _authentic(session: Any, frames: list[Any]) -> bool:
@@ -130,12 +148,25 @@ class BeakerlikeKernel(IPythonKernel):
         "Python's default a no-op action took 5-10x longer during such a cell (0.25 ms: 2.4x, 0.1 ms: 1.4-1.8x). "
         "Cells without concurrent actions and everything between cells keep the interpreter's own value.",
     )
+    fast_lane = Bool(
+        True,
+        config=True,
+        help="Let async actions that have proved quick run on the shell-channel thread that received them, without "
+        "a hand-over to the action loop and back (see beakerlike.fastlane; one that turns slow is moved back for "
+        "good). False: every action runs on the action loop.",
+    )
+    fast_lane_after = Int(
+        FastLane.promote_after,
+        config=True,
+        help="Consecutive quick runs (each at most 1 ms from start to reply) on the action loop before an async "
+        "action moves to the fast lane; 0 puts every eligible action there from its first call.",
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._standard_shell_types = frozenset(self.shell_handlers)
         self.action_loop = ActionLoop().start()
-        self.runner = ActionRunner(self, self.action_loop)
+        self.runner = ActionRunner(self, self.action_loop, FastLane(self.fast_lane, self.fast_lane_after))
         self.runner.bind_output = self._bind_output
         self.host = PluginHost().load()
         for err in self.host.errors:
@@ -221,11 +252,11 @@ class BeakerlikeKernel(IPythonKernel):
         parent_header, metadata, broken = _parent_and_metadata(session, frames)
         parent = {"header": header, "msg_id": header["msg_id"], "msg_type": msg_type, "parent_header": parent_header,
                   "metadata": metadata, "content": _frame_bytes(frames[4]), "buffers": list(frames[5:])}
-        self._take_action_request(idents, parent, msg, broken)
+        self._take_action_request(idents, parent, msg, broken, WireParent(session, _frame_bytes(frames[1])))
         return True
 
     def _take_action_request(self, idents: list[Any], parent: dict[str, Any], raw: Any,
-                             broken: list[str] | None = None) -> None:
+                             broken: list[str] | None = None, wire: WireParent | None = None) -> None:
         bad = _unencodable(parent["header"])
         if broken and not bad:
             header = parent["header"]
@@ -252,42 +283,55 @@ class BeakerlikeKernel(IPythonKernel):
         call = ActionCall(
             action=name,
             message=parent,
-            send_reply=self._shell_reply_sender(idents, parent, protocol.reply_type(name)),
-            publish=self._publisher(parent),
+            send_reply=self._shell_reply_sender(idents, parent, protocol.reply_type(name), wire),
+            publish=self._publisher(parent, wire),
             lane=header.get("subshell_id") if isinstance(header.get("subshell_id"), str) else None,
         )
         self._lower_switch_interval()
-        self._publish_status("busy", "shell", parent=parent)
         act = self.resolve_action(name)
         if act is not None and act.main_thread:
+            self._publish_wire_status("busy", parent, wire)
             self.runner.hold(call)
             # Forward through ipykernel's queue to the main shell: it runs after the cells sent before it.
             socket = self.shell_channel_thread.manager.get_shell_channel_to_subshell_socket(None)
             socket.send_multipart(raw, copy=False)
+        elif act is not None and wire is not None and self.runner.fast_lane.allows(act):
+            # The fast lane: runs here, on this thread's loop. `busy` waits in the IOPub queue for the
+            # request's next message (its idle, for a quick one); if the handler is still running after
+            # its first step, it is sent then.
+            wake = publish_quietly(self.iopub_socket, wire.status("busy", self._status_topic))
+            self.runner.submit(call, here=True)
+            msg_id, runner = call.msg_id, self.runner
+            asyncio.get_running_loop().call_soon(lambda: runner.pending(msg_id) and wake())
         else:
+            self._publish_wire_status("busy", parent, wire)
             self.runner.submit(call)
 
-    def _shell_reply_sender(self, idents: list[Any], parent: dict[str, Any], reply_type: str) -> Any:
+    def _shell_reply_sender(self, idents: list[Any], parent: dict[str, Any], reply_type: str,
+                            wire: WireParent | None = None) -> Any:
         """``send_reply(content)`` for a shell request: reply on the shell socket, then ``idle``."""
         session, stream = self.session, self.shell_stream
         io_loop = self.shell_channel_thread.io_loop
 
+        def serialize(content: dict[str, Any]) -> list[Any]:
+            if wire is not None:
+                return wire.frames(reply_type, content, ident=idents)
+            return session.serialize(session.msg(reply_type, content, parent=parent), ident=idents)
+
         def send_reply(content: dict[str, Any]) -> None:
-            msg = session.msg(reply_type, content, parent=parent)
             try:
-                frames = session.serialize(msg, ident=idents)
+                frames = serialize(content)
             except (TypeError, ValueError, UnicodeError) as exc:
-                content = protocol.error_reply("SerializationError", f"reply not JSON serializable: {exc!r}")
-                frames = session.serialize(session.msg(reply_type, content, parent=parent), ident=idents)
+                frames = serialize(protocol.error_reply("SerializationError", f"reply not JSON serializable: {exc!r}"))
             if threading.current_thread() is self.shell_channel_thread:
                 _send_now(stream, frames)
             else:
                 io_loop.add_callback(_send_now, stream, frames)
-            self._publish_status("idle", "shell", parent=parent)
+            self._publish_wire_status("idle", parent, wire)
 
         return send_reply
 
-    def _publisher(self, parent: dict[str, Any]) -> Publisher:
+    def _publisher(self, parent: dict[str, Any], wire: WireParent | None = None) -> Publisher:
         session, iopub = self.session, self.iopub_socket
         topics: dict[str, bytes] = {}
 
@@ -295,9 +339,26 @@ class BeakerlikeKernel(IPythonKernel):
             ident = topics.get(msg_type)
             if ident is None:
                 ident = topics[msg_type] = self._topic(msg_type)
-            session.send(iopub, msg_type, content, parent=parent, ident=ident, buffers=buffers)
+            if wire is None or buffers:  # Session.send checks buffers and sends large ones without a copy
+                session.send(iopub, msg_type, content, parent=parent, ident=ident, buffers=buffers)
+            else:
+                iopub.send_multipart(wire.frames(msg_type, content, ident=ident))
 
         return publish
+
+    def _publish_wire_status(self, state: str, parent: dict[str, Any], wire: WireParent | None) -> None:
+        """``status`` busy/idle of an action request (packed once per request when ``wire`` is given)."""
+        if wire is None:
+            self._publish_status(state, "shell", parent=parent)
+        else:
+            self.iopub_socket.send_multipart(wire.status(state, self._status_topic))
+
+    @property
+    def _status_topic(self) -> bytes:
+        topic = self.__dict__.get("_status_topic_bytes")
+        if topic is None:
+            topic = self.__dict__["_status_topic_bytes"] = self._topic("status")
+        return topic
 
     def _bind_output(self, parent: Mapping[str, Any]) -> None:
         """Parent ``display``/``input``/``get_parent`` in the current context to an action request."""

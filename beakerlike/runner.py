@@ -26,6 +26,7 @@ import collections
 import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,9 @@ from typing import Any
 import anyio
 
 from . import protocol
+from .actions import Action
 from .dispatch import run_action, unknown_action_reply
+from .fastlane import FastLane
 from .request import CURRENT, Publisher, Request
 
 log = logging.getLogger("beakerlike.kernel")
@@ -111,6 +114,8 @@ class _Entry:
     main_thread: bool = False
     blocking: bool = False  # a main-thread `def` handler: only SIGINT can stop it
     request: Request | None = None
+    action: Action | None = None
+    fast: bool = False  # runs in the fast lane (the receiving thread's loop)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -122,9 +127,11 @@ class ActionRunner:
     via :meth:`bind_output`.
     """
 
-    def __init__(self, kernel: Any, loop: ActionLoop) -> None:
+    def __init__(self, kernel: Any, loop: ActionLoop, fast_lane: FastLane | None = None) -> None:
         self.kernel = kernel
         self.action_loop = loop
+        #: Which actions have earned the fast lane (see :mod:`beakerlike.fastlane`).
+        self.fast_lane = fast_lane if fast_lane is not None else FastLane()
         self._lock = threading.RLock()
         self._entries: dict[str, _Entry] = {}
         self._held: collections.deque[_Entry] = collections.deque()
@@ -134,14 +141,25 @@ class ActionRunner:
         self.bind_output: Callable[[Mapping[str, Any]], None] | None = None
 
     # -- entry points ----------------------------------------------------------------
-    def submit(self, call: ActionCall) -> None:
+    def submit(self, call: ActionCall, here: bool = False) -> bool:
         """Run ``call`` on the action loop (from any thread; returns at once).
+
+        With ``here``, the caller's thread runs an asyncio loop that may host the fast lane
+        (a transport's receiving thread): an action that has earned the fast lane starts
+        there instead, without a thread hand-over. Returns whether it did.
 
         A ``main_thread`` action submitted here is queued onto the main thread's loop
         (transports that must keep arrival order with cells use :meth:`hold` instead).
         """
         entry = self._register(call)
+        if here:
+            act = self.kernel.resolve_action(call.action)
+            if act is not None and self.fast_lane.allows(act):
+                entry.action, entry.fast = act, True
+                self._spawn(entry)
+                return True
         self.action_loop.call_soon(self._spawn, entry)
+        return False
 
     def hold(self, call: ActionCall) -> None:
         """Register a ``main_thread`` request that will be started by :meth:`run_held` (any thread).
@@ -189,6 +207,12 @@ class ActionRunner:
         with self._lock:
             return not self._entries
 
+    def pending(self, msg_id: str) -> bool:
+        """Whether the request ``msg_id`` is queued or running (its reply not handed over yet)."""
+        with self._lock:
+            entry = self._entries.get(msg_id)
+            return entry is not None and entry.state != "done"
+
     @property
     def running(self) -> list[str]:
         """``msg_id`` of every request not finished yet."""
@@ -229,8 +253,11 @@ class ActionRunner:
             entry.state = "running"
             entry.loop = asyncio.get_running_loop()
             entry.scope = anyio.CancelScope()
+        started = time.perf_counter()
         try:
             content = await self._execute(entry)
+            if entry.action is not None:
+                self.fast_lane.record(entry.action, time.perf_counter() - started, entry.fast)
         except anyio.get_cancelled_exc_class():  # the loop itself is going away
             content = protocol.aborted_reply("shutdown")
         except BaseException as exc:  # last line of defence: still exactly one reply
@@ -265,7 +292,7 @@ class ActionRunner:
                                             errors=[{"loc": [], "msg": parsed.reason, "type": "json_invalid"}])
             message = {**message, "content": parsed}
         kernel = self.kernel
-        act = kernel.resolve_action(call.action)
+        act = entry.action if entry.action is not None else kernel.resolve_action(call.action)
         if act is None:
             return unknown_action_reply(call.action, [
                 n for n, a in kernel.callable_actions().items() if a.scope == "public"
@@ -282,7 +309,7 @@ class ActionRunner:
             coalesce=act.coalesce,
             schedule=lambda delay, fn: loop.call_soon_threadsafe(loop.call_later, delay, fn),
         )
-        entry.request = request
+        entry.request, entry.action = request, act
         entry.blocking = entry.main_thread and act.kind == "sync"
         if self.bind_output is not None:
             self.bind_output(call.parent if call.parent is not None else message)
