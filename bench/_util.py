@@ -82,10 +82,10 @@ class KernelProcess:
         self.stop()
 
 
-def beakerlike_kernel(*plugins: str) -> KernelProcess:
-    """The beakerlike kernel, loading ``plugins`` (module names)."""
+def beakerlike_kernel(*plugins: str, args: tuple[str, ...] = ()) -> KernelProcess:
+    """The beakerlike kernel, loading ``plugins`` (module names); ``args``: kernel app options."""
     env = {"BEAKERLIKE_PLUGINS": ",".join(plugins), "BEAKERLIKE_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    return KernelProcess("beakerlike.kernelapp", env=env)
+    return KernelProcess("beakerlike.kernelapp", *args, env=env)
 
 
 def bare_kernel() -> KernelProcess:
