@@ -12,8 +12,9 @@
    message the kernel sends *before* idle, so it is usually 0), the signed difference, and
    the time from sending the cell to the variable showing; with the ratios sidebar / inspector.
 2. Data viewer: a 10,000,000-row DataFrame opened from the sidebar; jumps to rows around
-   5,000,000 (each a block not fetched before); time from the scroll to the frame after its
-   rows arrived (``data-paint-ms``, measured in the page), and bytes per page fetched.
+   5,000,000 (each a block not fetched before); time from the scroll to the end of the grid
+   paint that drew the target row with its fetched values (``data-paint-ms``, measured in the
+   page), the page request → reply time in the page, and bytes per page fetched.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """End to end: the data viewer (Lumino DataGrid fed page by page) in a real JupyterLab.
 
 Opens a 10,000,000-row DataFrame from the Variables sidebar, jumps to row 5,000,000 (one
-binary page fetched, not the rows before it), scrolls a 60-column frame to its last column,
+binary page fetched, not the rows before it; the grid copies its back buffer to the canvas a
+few times per paint, not once per cell), scrolls a 60-column frame to its last column,
 refreshes when a cell changes the value and says so when it is deleted. Screenshots in the
 light and the dark theme go to ``test-artifacts/``.
 """
@@ -27,6 +28,22 @@ CELLS = [
 ]
 
 
+# Counts the copies (drawImage) onto the viewer's visible canvases: the grid must copy its
+# back buffer once per painted region, not once per cell (in a software-rasterized canvas each
+# copy costs milliseconds; see docs/panel.md, Benchmarks).
+COUNT_COPIES = r"""
+(() => {
+  const proto = CanvasRenderingContext2D.prototype;
+  const drawImage = proto.drawImage;
+  window.__blCopies = 0;
+  proto.drawImage = function (...args) {
+    if (this.canvas.isConnected && this.canvas.closest('.bl-viewer')) window.__blCopies++;
+    return drawImage.apply(this, args);
+  };
+})();
+"""
+
+
 def _open_viewer(page: Any, name: str) -> Any:
     row(page, name).hover()
     row(page, name).locator(".bl-open-viewer").click()
@@ -45,6 +62,7 @@ def test_viewer_in_jupyterlab(tmp_path: Path, browser_page: Any) -> None:
     with start_lab(tmp_path) as lab:
         (lab.root / "viewer.ipynb").write_text(json.dumps(notebook(CELLS)))
         try:
+            page.add_init_script(COUNT_COPIES)
             page.goto(lab.notebook_url("viewer.ipynb"), timeout=TIMEOUT_MS)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_MS)
             wait_kernel_idle(page)
@@ -56,8 +74,13 @@ def test_viewer_in_jupyterlab(tmp_path: Path, browser_page: Any) -> None:
             assert "10,000,000 rows × 2 columns" in viewer.locator(".bl-viewer-status").inner_text()
             goto = viewer.locator(".bl-viewer-goto")
             goto.fill("5000000")
+            page.evaluate("() => { window.__blCopies = 0; }")
             goto.press("Enter")
             viewer.and_(page.locator("[data-painted-row='5000000']")).wait_for(timeout=TIMEOUT_MS)
+            # Two paints (the scroll, then the arrived rows) of ~35 rows x 3 cells: a few region
+            # copies, not one per cell (~210 with Lumino's own per-cell copies).
+            copies = page.evaluate("() => window.__blCopies")
+            assert 0 < copies <= 20, f"{copies} canvas copies for one jump"
             _cell_text(viewer, "row 5000000, a: 5000000")
             status = viewer.locator(".bl-viewer-status").inner_text()
             pages = int(re.search(r"(\d+) pages fetched", status).group(1))

@@ -98,6 +98,20 @@ export class PagedDataModel extends DataModel {
     return block.cells?.[row - rb * ROW_BLOCK]?.[column - cb * COL_BLOCK] ?? '';
   }
 
+  /**
+   * Start fetching the blocks that hold rows `row0..row1` and columns
+   * `col0..col1` now (a jump knows its target before the grid paints it).
+   */
+  prefetch(row0: number, row1: number, col0: number, col1: number): void {
+    const lastRow = Math.min(row1, this._shape.total - 1);
+    const lastCol = Math.min(col1, this._shape.columns.length - 1);
+    for (let rb = Math.floor(Math.max(0, row0) / ROW_BLOCK); rb <= Math.floor(lastRow / ROW_BLOCK); rb++) {
+      for (let cb = Math.floor(Math.max(0, col0) / COL_BLOCK); cb <= Math.floor(lastCol / COL_BLOCK); cb++) {
+        this._block(rb, cb);
+      }
+    }
+  }
+
   /** Whether the block holding (row, column) has arrived. */
   hasCell(row: number, column: number): boolean {
     return this._blocks.has(`${Math.floor(row / ROW_BLOCK)}:${Math.floor(column / COL_BLOCK)}`);

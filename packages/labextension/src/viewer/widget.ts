@@ -1,13 +1,15 @@
 import { PreviewSubscription, page } from '@beakerlike/client';
 import type { IPreview, ITableChange, PathStep } from '@beakerlike/client';
 import type { Kernel } from '@jupyterlab/services';
-import { BasicKeyHandler, BasicMouseHandler, BasicSelectionModel, DataGrid, RendererMap, TextRenderer } from '@lumino/datagrid';
+import { BasicKeyHandler, BasicMouseHandler, BasicSelectionModel, DataGrid, RendererMap } from '@lumino/datagrid';
 import type { Message } from '@lumino/messaging';
 import { BoxLayout, Widget } from '@lumino/widgets';
 
 import { h } from '../dom';
-import { COL_BLOCK, PagedDataModel, ROW_BLOCK } from './datamodel';
+import { COL_BLOCK, PagedDataModel } from './datamodel';
 import type { IGridShape } from './datamodel';
+import { ClippedTextRenderer, ViewerGrid } from './grid';
+import type { IPaintRect } from './grid';
 
 /** Column names the viewer can fetch at most (the kernel pages at most 1,000 DataFrame columns). */
 const MAX_FRAME_COLUMNS = 1000;
@@ -55,7 +57,7 @@ export interface IDataViewerOptions {
 export class DataViewer extends Widget {
   readonly kernel: Kernel.IKernelConnection;
   readonly path: PathStep[];
-  readonly grid: DataGrid;
+  readonly grid: ViewerGrid;
   model: PagedDataModel | null = null;
   private _status: HTMLElement;
   private _goto: HTMLInputElement;
@@ -93,11 +95,12 @@ export class DataViewer extends Widget {
     this._cell.setAttribute('aria-live', 'polite');
     bar.node.append(this._goto, this._status, this._cell);
     BoxLayout.setStretch(bar, 0);
-    this.grid = new DataGrid({
+    this.grid = new ViewerGrid({
       defaultSizes: { rowHeight: 22, columnWidth: 110, rowHeaderWidth: 90, columnHeaderHeight: 24 },
       minimumSizes: { rowHeight: 18, columnWidth: 40, rowHeaderWidth: 40, columnHeaderHeight: 20 }
     });
     this.grid.addClass('bl-viewer-grid');
+    this.grid.onPaint = rect => this._onPaint(rect);
     this.grid.keyHandler = new BasicKeyHandler();
     this.grid.mouseHandler = new BasicMouseHandler();
     this.grid.copyConfig = { ...this.grid.copyConfig, headers: 'all' };
@@ -124,7 +127,7 @@ export class DataViewer extends Widget {
       }
       if (!this.model) {
         this.model = new PagedDataModel(this.kernel, this.path, shape);
-        this.model.onBlock = (row0: number) => this._onBlock(row0);
+        this.model.onBlock = () => this._onBlock();
         this.grid.dataModel = this.model;
         this.grid.selectionModel = new BasicSelectionModel({ dataModel: this.model });
         this.grid.selectionModel.changed.connect(() => this._showCell());
@@ -139,32 +142,63 @@ export class DataViewer extends Widget {
   }
 
   /**
-   * Scroll so that `row` is the first visible row and select its first cell. When
-   * the row is painted, `data-painted-row` and `data-paint-ms` (time from the
-   * scroll to the frame after its rows arrived) are set on the widget's node.
+   * Scroll so that `row` is the first visible row and select its first cell.
+   * The blocks it shows are requested before the grid paints the scroll. When
+   * the grid has painted the row with its fetched values, `data-painted-row`
+   * and `data-paint-ms` (time from this call to the end of that paint) are set
+   * on the widget's node.
    */
   scrollToRow(row: number): void {
     const model = this.model;
     if (!model) {
       return;
     }
+    const grid = this.grid;
     const target = Math.max(0, Math.min(model.shape.total - 1, Math.floor(row)));
+    const { rowHeight, columnWidth } = grid.defaultSizes;
+    const y = Math.max(0, Math.min(target * rowHeight, grid.maxScrollY));
+    const col0 = this._firstColumn();
+    model.prefetch(
+      target,
+      target + Math.ceil(grid.viewportHeight / rowHeight),
+      col0,
+      col0 + Math.ceil(grid.viewportWidth / columnWidth)
+    );
     this._paint = { row: target, t0: performance.now() };
     delete this.node.dataset.paintedRow;
-    this.grid.scrollTo(this.grid.scrollX, target * this.grid.defaultSizes.rowHeight);
-    this.grid.selectionModel?.select({
+    const moves = y !== grid.scrollY;
+    grid.scrollTo(grid.scrollX, y);
+    grid.selectionModel?.select({
       r1: target, c1: 0, r2: target, c2: 0, cursorRow: target, cursorColumn: 0, clear: 'all'
     });
-    if (model.hasCell(target, 0)) {
-      this._painted();
+    if (!moves && model.hasCell(target, col0)) {
+      this._painted(); // already on the canvas: no content paint follows
     }
   }
 
-  private _onBlock(row0: number): void {
+  /** The first column the grid shows (default column widths). */
+  private _firstColumn(): number {
+    return Math.floor(this.grid.scrollX / this.grid.defaultSizes.columnWidth);
+  }
+
+  private _onBlock(): void {
     this._showStats();
     this._showCell();
+  }
+
+  /** After each grid paint: did it draw the jump's target row with its fetched values? */
+  private _onPaint(rect: IPaintRect): void {
     const p = this._paint;
-    if (p && p.row >= row0 && p.row < row0 + ROW_BLOCK) {
+    const model = this.model;
+    if (!p || !model || !model.hasCell(p.row, this._firstColumn())) {
+      return;
+    }
+    const grid = this.grid;
+    const rowHeight = grid.defaultSizes.rowHeight;
+    const top = grid.headerHeight + p.row * rowHeight - grid.scrollY;
+    const crossesRow = top < rect.y + rect.height && top + rowHeight > rect.y;
+    const inBody = rect.x + rect.width > grid.headerWidth;
+    if (crossesRow && inBody) {
       this._painted();
     }
   }
@@ -175,11 +209,8 @@ export class DataViewer extends Widget {
       return;
     }
     this._paint = null;
-    // The grid paints on the next animation frame.
-    requestAnimationFrame(() => {
-      this.node.dataset.paintMs = (performance.now() - p.t0).toFixed(1);
-      this.node.dataset.paintedRow = String(p.row);
-    });
+    this.node.dataset.paintMs = (performance.now() - p.t0).toFixed(1);
+    this.node.dataset.paintedRow = String(p.row);
   }
 
   /** Show the value under the cursor (row, column: value) as text. */
@@ -287,7 +318,7 @@ export class DataViewer extends Widget {
     this.grid.style = gridStyle(this.node);
     this.grid.cellRenderers = new RendererMap(
       {},
-      new TextRenderer({ ...textRenderer(this.node), horizontalAlignment: 'right' })
+      new ClippedTextRenderer({ ...textRenderer(this.node), horizontalAlignment: 'right' })
     );
   }
 
