@@ -25,10 +25,13 @@ holds the receiving thread at most once.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
 from .actions import Action
+
+log = logging.getLogger("beakerlike.kernel")
 
 
 @dataclass
@@ -90,6 +93,9 @@ class FastLane:
             if fast:
                 if seconds > self.slow_seconds:
                     rec.promoted, rec.demoted = False, True
+                    log.info("beakerlike: action %r took %.1f ms in the fast lane (it awaited longer work, or "
+                             "blocked the shell-channel thread); it runs on the action loop from now on",
+                             action.name, seconds * 1e3)
                 return
             if seconds <= self.fast_seconds:
                 rec.fast_runs += 1
