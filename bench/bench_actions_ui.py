@@ -113,6 +113,9 @@ UI_JS = """async (runs) => {
         });
         obs.observe(runsBox, {subtree: true, childList: true, characterData: true, attributes: true});
       });
+      // Click at a random phase of the 60 Hz frame grid, as a person would: this loop's own waits are
+      // frame-aligned, so without it every click would fall at the same point between two frames.
+      await new Promise(r => setTimeout(r, Math.random() * 17));
       tSend = 0; tIn = 0;
       const t0 = performance.now();
       button.click();
