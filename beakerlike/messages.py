@@ -126,7 +126,7 @@ ItemStatus = Literal["ok", "over_budget", "error"]
 class PreviewFields(Wire):
     """The ``application/vnd.beakerlike.preview+json`` part of an ITEM."""
 
-    omit_unset: ClassVar[frozenset[str]] = frozenset({"index", "extra"})
+    omit_unset: ClassVar[frozenset[str]] = frozenset({"index", "extra", "nbytes"})
 
     name: str = Field(description="Variable name.")
     type: str = Field(description="Type name, e.g. DataFrame.")
@@ -134,6 +134,12 @@ class PreviewFields(Wire):
     kind: Kind = "object"
     shape: list[int] | None = Field(default=None, description="Sizes when known cheaply.")
     length: int | None = None
+    nbytes: int | None = Field(default=None, ge=0, description="Memory size in bytes, only where it is cheap "
+                                                                "(O(1); O(blocks) for a DataFrame): a numpy "
+                                                                "array's nbytes, a pandas frame's or series' "
+                                                                "shallow memory_usage (object cells count as "
+                                                                "pointers), sys.getsizeof of str/bytes/"
+                                                                "bytearray. Absent or null: unknown.")
     summary: str = Field(default="", description="One short line, at most 240 characters.")
     columns: list[str] | None = Field(default=None, description="Column labels of rows.")
     rows: list[list[Any]] | None = Field(default=None, description="A corner of the data: at most 5 rows x 20 "

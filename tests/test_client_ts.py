@@ -110,4 +110,4 @@ def test_client_against_a_real_kernel_through_jupyter_server(server: tuple[str, 
     proc = _vitest("test/integration", env={"BEAKERLIKE_SERVER_URL": url, "BEAKERLIKE_SERVER_TOKEN": token,
                                             "BEAKERLIKE_RESTRICTED_URL": restricted.url,
                                             "BEAKERLIKE_RESTRICTED_TOKEN": restricted.token})
-    _check(proc, at_least=22)
+    _check(proc, at_least=25)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,35 @@ async def test_two_sessions_one_message_per_cell(kernel):
     await kernel.call("preview_unwatch")
     assert (await kernel.call("preview_unwatch", key="panel-2"))["watching"] is False
     assert previews(await kernel.execute("z = 4")) == []
+
+
+async def test_memory_size_where_cheap(kernel):
+    # nbytes: numpy's nbytes, pandas' shallow memory_usage (object cells as pointers), getsizeof of
+    # str/bytes; absent where knowing it would cost (containers, objects).
+    await kernel.execute(
+        "import sys, numpy as np, pandas as pd\n"
+        "arr = np.zeros((300, 40))\n"
+        "df = pd.DataFrame({'a': np.arange(1000), 'b': np.arange(1000) * 0.5, 'c': ['s'] * 1000})\n"
+        "wide = pd.DataFrame(np.ones((10, 3000)))\n"
+        "ser = pd.Series(np.arange(50, dtype='int32'), name='s')\n"
+        "text = 'x' * 5000\n"
+        "blob = b'y' * 700\n"
+        "items = [1, 2, 3]\n"
+        "want = {'df': int(df.memory_usage(index=True, deep=False).sum()),\n"
+        "        'wide': int(wide.memory_usage(index=True, deep=False).sum()),\n"
+        "        'ser': int(ser.memory_usage(index=True, deep=False)),\n"
+        "        'text': sys.getsizeof(text), 'blob': sys.getsizeof(blob)}")
+    want = ast.literal_eval(await stdout(kernel, "print(want)"))
+    snap = await kernel.call("preview_watch")
+    got = {name: meta(item).get("nbytes") for name, item in snap["variables"].items()}
+    assert got["arr"] == 300 * 40 * 8
+    assert got["df"] == want["df"] > 2 * 1000 * 8  # shallow: never the strings' own memory
+    assert got["wide"] == want["wide"] > 10 * 3000 * 8  # 3,000 columns: from its one block, not per column
+    assert got["ser"] == want["ser"]
+    assert got["text"] == want["text"] and got["blob"] == want["blob"]
+    assert got["items"] is None  # a list's memory is not cheap to know (its items)
+    assert "nbytes" not in meta(snap["variables"]["items"])
+
+    # Updates carry it too.
+    items, _ = one_preview(await kernel.execute("arr = np.zeros(10, dtype='int8')"))
+    assert meta(items["arr"])["nbytes"] == 10

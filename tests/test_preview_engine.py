@@ -279,3 +279,32 @@ def test_cell_analysis_sees_names_bound_by_except_and_match():
     engine.watch("k", lambda u: None)
     update = run(engine, ns, "try:\n    1 / 0\nexcept ZeroDivisionError as err:\n    pass")
     assert update.removed == ["err"]  # Python deletes the handler's name when the handler ends
+
+
+def test_frame_memory_size_is_the_shallow_memory_usage_summed_over_blocks():
+    from beakerlike.preview.previewers import MEMORY_USAGE_MAX_COLUMNS, frame_nbytes
+
+    mixed = pd.DataFrame({"a": np.arange(100), "b": np.ones(100), "c": ["s"] * 100,
+                          "d": pd.Categorical(["x", "y"] * 50)}, index=pd.Index([f"r{i}" for i in range(100)]))
+    assert frame_nbytes(mixed) == int(mixed.memory_usage(index=True, deep=False).sum())
+    multi = pd.DataFrame({"v": np.arange(6)}, index=pd.MultiIndex.from_product([["a", "b"], [1, 2, 3]]))
+    assert frame_nbytes(multi) == int(multi.memory_usage(index=True, deep=False).sum())
+
+    # Without readable blocks (another pandas, a look-alike): the public call, only for narrow frames.
+    class Narrow:
+        shape = (3, 2)
+        index = pd.RangeIndex(3)
+        _mgr = None  # no .blocks
+
+        def memory_usage(self, index: bool, deep: bool) -> pd.Series:
+            assert index and not deep
+            return pd.Series([10, 20, 30])
+
+    class Wide(Narrow):
+        shape = (3, MEMORY_USAGE_MAX_COLUMNS + 1)
+
+        def memory_usage(self, index: bool, deep: bool) -> pd.Series:
+            raise AssertionError("O(columns): not called for a wide frame")
+
+    assert frame_nbytes(Narrow()) == 60
+    assert frame_nbytes(Wide()) is None

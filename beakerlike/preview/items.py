@@ -70,7 +70,7 @@ def _first(values: Any, n: int) -> list[Any]:
 
 #: Most characters the ``extra`` field of an item may take as JSON; keys past it are dropped.
 EXTRA_MAX_CHARS = 2000
-_KNOWN = frozenset({*_FIELDS, "index", "name", "type", "module", "extra"})
+_KNOWN = frozenset({*_FIELDS, "index", "nbytes", "name", "type", "module", "extra"})
 
 
 def _json_extra(value: Any, limits: Limits, depth: int = 0) -> Any:
@@ -129,6 +129,9 @@ def clean_fields(fields: dict[str, Any], limits: Limits, trusted: bool) -> dict[
             out[key] = bool(value)
         elif key == "length":
             out[key] = _int_or_none(value)
+        elif key == "nbytes":
+            n = _int_or_none(value)
+            out[key] = n if n is None or n >= 0 else None
         elif key == "shape":
             out[key] = None if value is None else [int(v) for v in _first(value, 32)]
         elif key in ("columns", "index"):

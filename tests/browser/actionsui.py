@@ -17,11 +17,12 @@ HERE = Path(__file__).resolve().parent
 
 @contextlib.contextmanager
 def actions_lab(tmp_path: Path, dark: bool = False, broken_plugin: bool = False,
-                allowed_types: list[str] | None = None) -> Iterator[Lab]:
+                allowed_types: list[str] | None = None, app: str = "lab") -> Iterator[Lab]:
     """JupyterLab whose kernels load plugins/jobs, plugins/varstore (installed), the data context and
     ``actions_ui_plugin`` (this directory), with a private varstore file. ``broken_plugin`` also
     names a plugin module that does not exist (a plugin load error). ``allowed_types`` sets the
-    server's ``MappingKernelManager.allowed_message_types`` (it drops every other type)."""
+    server's ``MappingKernelManager.allowed_message_types`` (it drops every other type).
+    ``app="notebook"`` starts Jupyter Notebook 7 instead of JupyterLab."""
     import os
 
     extra: dict[str, str] = {}
@@ -38,7 +39,7 @@ def actions_lab(tmp_path: Path, dark: bool = False, broken_plugin: bool = False,
         "BEAKERLIKE_VARSTORE": str(tmp_path / "varstore.sqlite"),
     }
     settings = {"apputils-extension/themes": {"theme": "JupyterLab Dark"}} if dark else None
-    with start_lab(tmp_path, env=env, settings=settings) as lab:
+    with start_lab(tmp_path, env=env, settings=settings, app=app) as lab:
         yield lab
 
 

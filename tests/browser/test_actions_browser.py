@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sidebar
 from actionsui import (
     SIDEBAR,
     STANDARD_TYPES,
@@ -33,6 +34,7 @@ from actionsui import (
     wait_progress,
     widen_for_screenshots,
 )
+from labserver import notebook
 
 
 def fail_with_context(page: Any, lab: Any, name: str) -> None:
@@ -294,3 +296,42 @@ def test_cancel_without_cancel_action_asks_before_interrupting(tmp_path: Path, b
             assert returned_json(page, "list_jobs") == []
         except Exception:
             fail_with_context(page, lab, "actions-interrupt")
+
+
+def test_actions_panel_in_notebook7(tmp_path: Path, browser_page: Any) -> None:
+    # Jupyter Notebook 7 (not JupyterLab): its left side panel, opened as a user would
+    # (View → Left Sidebar → Show Actions), lists the actions and runs one from its form.
+    page = browser_page
+    with actions_lab(tmp_path, app="notebook") as lab:
+        try:
+            (lab.root / "nb7.ipynb").write_text(json.dumps(notebook(["numbers = [3, 1, 2]"])))
+            page.goto(lab.notebook_url("nb7.ipynb"), timeout=TIMEOUT_MS)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_MS)
+            sidebar.wait_kernel_idle(page)  # Lab's or Notebook 7's indicator
+            assert not page.locator(SIDEBAR).is_visible()  # Notebook 7's left panel starts closed
+            page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
+            page.locator(".lm-Menu-item", has_text="Left Sidebar").hover()
+            page.locator(".lm-Menu-item", has_text="Show Actions (beakerlike)").click()
+            page.locator(SIDEBAR).wait_for(state="visible", timeout=TIMEOUT_MS)
+
+            # Listed with their docs, grouped by plugin.
+            jobs = page.locator(f'{SIDEBAR} .bl-actions-group[data-group="beakerlike_jobs"]')
+            jobs.locator('.bl-action[data-action="run_job"]').wait_for(timeout=TIMEOUT_MS)
+            assert "Run a job of" in jobs.locator('.bl-action[data-action="run_job"] .bl-action-docs').inner_text()
+            assert action_item(page, "save_var").count() == 1
+
+            # run_job from its form: progress to 100 %, then the return value.
+            card = run_from_form(page, "run_job", {"steps": "3", "delay": "0.05", "job": "nb7"})
+            assert card.locator(".bl-run-progress").get_attribute("aria-valuenow") == "100"
+            result = json.loads(card.get_attribute("data-return"))
+            assert result["job_state"] == "done" and result["steps_done"] == 3, result
+            assert "steps_done" in return_text(card)
+            # The form suggests the notebook's variables there too (the Variables sidebar's subscription).
+            sidebar.run_cell(page, 0)  # Lab's or Notebook 7's cells
+            open_form(page, "save_var")
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('#bl-action-save_var_name__variables option')]"
+                ".some(e => e.value === 'numbers')", timeout=TIMEOUT_MS)
+            screenshot(page, "actions-notebook7.png")
+        except Exception:
+            fail_with_context(page, lab, "actions-notebook7")

@@ -41,7 +41,30 @@ CELLS = [
     "print('WATCHERS', sorted(_e.watchers), 'x' in globals())",
     # 3: after a restart
     "y = 'back'",
+    # 4: the memory sizes the kernel itself reports
+    "import json as _json, sys as _sys\n"
+    "print(_json.dumps({'df': int(df.memory_usage(index=True, deep=False).sum()), 'text': _sys.getsizeof(text)}))",
 ]
+
+
+def _widen_right_panel(page: Any, extra: int) -> None:
+    """Drag the split handle left of the right side panel by ``extra`` pixels."""
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle:not(.lm-mod-hidden)").last
+    box = handle.bounding_box()
+    assert box, "no split handle of the right panel"
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - extra, y, steps=5)
+    page.mouse.up()
+
+
+def _bytes_text(n: int) -> str:
+    """What the sidebar's Memory column shows for ``n`` bytes (format.ts bytesText)."""
+    units, v, i = ["B", "KB", "MB", "GB", "TB"], float(n), 0
+    while v >= 1024 and i < len(units) - 1:
+        v, i = v / 1024, i + 1
+    return f"{n} B" if i == 0 else f"{v:.1f} {units[i]}"
 
 
 def _open(page: Any, lab: Lab, name: str) -> None:
@@ -74,6 +97,27 @@ def test_sidebar_in_jupyterlab(tmp_path: Path, browser_page: Any) -> None:
             assert row(page, "df").locator(".bl-col-size").inner_text() == "12 × 2"
             assert set(row_names(page)) >= {"df", "d", "text", "x"}
             assert "pd" not in row_names(page)  # modules hidden
+
+            # Memory where it is cheap to know, as the kernel counts it; blank for a dict or an int.
+            # The default (narrow) sidebar keeps it in the Size cell's tooltip; a wider one shows the column.
+            sizes = json.loads(run_cell(page, 4).strip().splitlines()[-1])
+            memory_head = side.locator(".bl-variables-head .bl-col-memory")
+            assert not memory_head.is_visible()
+            assert f"(memory {_bytes_text(sizes['df'])})" in row(page, "df").locator(".bl-col-size").get_attribute(
+                "title")
+            _widen_right_panel(page, 160)
+            memory_head.wait_for(state="visible", timeout=TIMEOUT_MS)
+            screenshot(page, "sidebar-memory.png", side)
+            for name in ("df", "text"):
+                memory = row(page, name).locator(".bl-col-memory")
+                assert memory.inner_text() == _bytes_text(sizes[name]), (name, sizes)
+                assert memory.get_attribute("title") == f"{sizes[name]:,} bytes"
+            assert row(page, "d").locator(".bl-col-memory").inner_text() == ""
+            assert row(page, "x").locator(".bl-col-memory").inner_text() == ""
+            side.locator(".bl-variables-head .bl-col-memory").click()
+            side.locator(".bl-variables-head .bl-col-memory").click()  # descending: largest first, unknown last
+            assert row_names(page)[:2] == sorted(sizes, key=sizes.__getitem__, reverse=True)
+            assert set(row_names(page)[2:]) == {"d", "x"}
 
             # Filter by name: the count shows filtered / total.
             side.locator(".bl-variables-filter").fill("t")

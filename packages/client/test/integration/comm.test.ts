@@ -271,3 +271,37 @@ describe('restart', () => {
     sub.dispose();
   }, 90_000);
 });
+
+describe('reconnect', () => {
+  it('a dropped socket keeps the comm: the subscription re-watches once on it, no second watcher', async () => {
+    const sub = new PreviewSubscription(kernel, { transport: 'comm' });
+    await sub.start();
+    const channel = commChannel(kernel);
+    const key = `comm:${channel.commId}`;
+    const before = await watcherKeys();
+    expect(before).toContain(key);
+
+    const rewatched = nextChange(sub, c => c.full && c.seq >= 0);
+    const reconnected = new Promise<void>(resolve => {
+      const onConnection = (_: unknown, status: Kernel.ConnectionStatus) => {
+        if (status === 'connected') {
+          kernel.connectionStatusChanged.disconnect(onConnection);
+          resolve();
+        }
+      };
+      kernel.connectionStatusChanged.connect(onConnection);
+    });
+    (kernel as any)._ws.terminate(); // as on a network failure (close code 1006): services reconnects
+    await reconnected;
+    await rewatched;
+    expect(sub.state).toBe('watching');
+    expect(commChannel(kernel)).toBe(channel); // the kernel's comm lived on
+
+    const after = nextChange(sub, c => !c.full && c.updated.includes('after_drop'));
+    await execute('after_drop = 3');
+    await after;
+    expect(sub.preview('after_drop')?.summary).toBe('3');
+    expect(await watcherKeys()).toEqual(before); // the same one watcher
+    sub.dispose();
+  }, 90_000);
+});

@@ -198,6 +198,66 @@ describe('PreviewSubscription', () => {
     expect(await watcherKeys()).not.toContain('ts-integration');
   }, 90_000);
 
+  // A dropped websocket (not a restart): the kernel keeps its watchers, the subscription re-watches
+  // once under the same key (never a second watcher) and gets the next preview.
+  for (const [how, drop] of [
+    ['kernel.reconnect()', async () => kernel.reconnect()],
+    // The socket dies as on a network failure (close code 1006): @jupyterlab/services reconnects by itself.
+    ['a terminated socket', async () => (kernel as any)._ws.terminate()]
+  ] as [string, () => Promise<void>][]) {
+    it(`re-watches after ${how}: one watcher, one preview_watch, the next preview arrives`, async () => {
+      const key = `ts-reconnect-${how.replace(/\W+/g, '-')}`;
+      const sub = new PreviewSubscription(kernel, { key });
+      await sub.start();
+      await execute('before_drop = 1');
+      const others = (await watcherKeys()).filter(k => k !== key);
+      expect(await watcherKeys()).toContain(key);
+
+      let watchRequests = 0;
+      const count = (_: unknown, args: Kernel.IAnyMessageArgs) => {
+        if (args.direction === 'send' && (args.msg.header.msg_type as string) === 'preview_watch_request') {
+          watchRequests++;
+        }
+      };
+      kernel.anyMessage.connect(count);
+      const states: string[] = [];
+      const onState = (_: unknown, state: string) => states.push(state);
+      sub.stateChanged.connect(onState);
+      const rewatched = nextChange(sub, c => c.full && c.seq >= 0);
+      const reconnected = new Promise<void>(resolve => {
+        const onConnection = (_: unknown, status: Kernel.ConnectionStatus) => {
+          if (status === 'connected') {
+            kernel.connectionStatusChanged.disconnect(onConnection);
+            resolve();
+          }
+        };
+        kernel.connectionStatusChanged.connect(onConnection);
+      });
+      await drop();
+      await reconnected;
+      await rewatched;
+      expect(sub.state).toBe('watching');
+      expect(states).toContain('restarting');
+      expect(sub.preview('before_drop')?.summary).toBe('1'); // the kernel kept its variables
+
+      const after = nextChange(sub, c => !c.full && c.updated.includes('after_drop'));
+      await execute('after_drop = [1, 2]');
+      await after;
+      expect(sub.preview('after_drop')?.length).toBe(2);
+      await new Promise(r => setTimeout(r, 300)); // a late second watch would show up by now
+      expect(watchRequests).toBe(1);
+      const keys = await watcherKeys();
+      expect(keys.filter(k => k === key)).toHaveLength(1);
+      expect(keys.filter(k => k !== key)).toEqual(others); // no watcher added under another key
+      kernel.anyMessage.disconnect(count);
+      sub.stateChanged.disconnect(onState);
+
+      sub.dispose();
+      await new Promise(r => setTimeout(r, 500));
+      expect(await watcherKeys()).not.toContain(key);
+    }, 90_000);
+  }
+
   it('resyncs with a snapshot when it missed a preview', async () => {
     const sub = new PreviewSubscription(kernel, { key: 'ts-gap' });
     await sub.start();

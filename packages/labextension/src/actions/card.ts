@@ -21,8 +21,12 @@ export interface IRunCardOptions {
 /**
  * One action run: live progress bar or the last response as a JSON line, the
  * handler's printed output and displays (rendermime, sanitized), then the return
- * value as a JSON tree, the error with its traceback, or "cancelled". Repaints at
- * most once per animation frame however fast responses arrive.
+ * value as a JSON tree, the error with its traceback, or "cancelled".
+ *
+ * A change is painted at once when the card has not painted since the last
+ * animation frame (the first response, or one after a pause): it then shows in
+ * the very next frame, with no extra wait for a frame callback. Changes that come
+ * faster (a stream of responses) are coalesced into one paint per frame.
  */
 export class RunCard extends Widget {
   readonly run: ActionRun;
@@ -40,7 +44,10 @@ export class RunCard extends Widget {
   private _result: HTMLElement;
   private _output: SimplifiedOutputArea | null = null;
   private _json: Widget | null = null;
+  /** The pending frame callback: set from a paint until the next frame. */
   private _frame = 0;
+  /** A change came while {@link _frame} was pending: paint it in that frame. */
+  private _dirty = false;
   private _timer = 0;
   private _finished = false;
 
@@ -114,13 +121,22 @@ export class RunCard extends Widget {
   }
 
   private _schedule(): void {
-    if (!this._frame) {
-      this._frame = requestAnimationFrame(() => {
-        this._frame = 0;
-        this._paint();
-      });
+    if (this._frame) {
+      this._dirty = true; // painted already since the last frame: coalesce into the next one
+      return;
     }
+    this._paint();
+    this._frame = requestAnimationFrame(this._onFrame);
   }
+
+  private _onFrame = (): void => {
+    this._frame = 0;
+    if (this._dirty) {
+      this._dirty = false;
+      this._paint();
+      this._frame = requestAnimationFrame(this._onFrame);
+    }
+  };
 
   private _paint(): void {
     const run = this.run;

@@ -70,6 +70,8 @@ export class ActionsPanel extends Panel {
   private _runsHead: HTMLElement;
   private _runsCount: HTMLElement;
   private _cards = new Map<ActionRun, RunCard>();
+  /** The `context_info` the list and the plugin errors were last rendered from. */
+  private _listedInfo: unknown = undefined;
 
   constructor(options: IActionsPanelOptions) {
     super();
@@ -207,8 +209,13 @@ export class ActionsPanel extends Panel {
     if (this._formAction && !m.info?.actions?.[this._formAction] && m.info) {
       this._closeForm(); // the action went away (context switch, restart)
     }
-    this._renderList();
-    this._renderErrors();
+    if (m.info !== this._listedInfo) {
+      // Only when the kernel's actions changed: a run starting or ending must not rebuild the list
+      // (that relayout would delay the frame that paints the run's first progress).
+      this._listedInfo = m.info;
+      this._renderList();
+      this._renderErrors();
+    }
     const total = m.runs.length;
     const running = m.runningCount;
     this._runsHead.hidden = total === 0;

@@ -32,6 +32,8 @@ export class ContextSwitcher extends Panel {
   private _form: PayloadForm | null = null;
   private _target = '';
   private _open = false;
+  /** The `context_info` last rendered (a run starting or ending changes the model, not the contexts). */
+  private _renderedInfo: unknown = undefined;
 
   constructor(options: IContextSwitcherOptions) {
     super();
@@ -67,8 +69,14 @@ export class ContextSwitcher extends Panel {
     this._formHost.hide();
     this.addWidget(this._formHost);
 
-    this.model.changed.connect(this._render, this);
+    this.model.changed.connect(this._onModel, this);
     this._render();
+  }
+
+  private _onModel(): void {
+    if (this.model.info !== this._renderedInfo) {
+      this._render();
+    }
   }
 
   /** Open the setup form of context `name`. */
@@ -139,6 +147,7 @@ export class ContextSwitcher extends Panel {
 
   private _render(): void {
     const info = this.model.info;
+    this._renderedInfo = info;
     const active = info?.context;
     this.node.hidden = !info;
     this._name.textContent = active?.name ?? '—';

@@ -38,6 +38,11 @@ export function sizeKey(p: IPreview): number {
   return typeof p.length === 'number' ? p.length : -1;
 }
 
+/** A number to sort memory sizes by: `nbytes`, or -1 when the kernel could not tell cheaply. */
+export function memoryKey(p: IPreview): number {
+  return typeof p.nbytes === 'number' && p.nbytes >= 0 ? p.nbytes : -1;
+}
+
 /** `1.2 MB` for a memory size in bytes, or '' when unknown. */
 export function bytesText(p: IPreview): string {
   const n = typeof p.nbytes === 'number' ? p.nbytes : null;

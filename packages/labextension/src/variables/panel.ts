@@ -10,6 +10,7 @@ import {
   canExpand,
   canView,
   isCode,
+  memoryKey,
   sizeKey,
   sizeText,
   statusText
@@ -22,7 +23,7 @@ const LINE_PAGE = 200;
 /** Characters per page from a kernel that pages text by characters. */
 const TEXT_CHUNK = 100_000;
 
-type SortKey = 'name' | 'type' | 'size';
+type SortKey = 'name' | 'type' | 'size' | 'memory';
 
 interface IChild {
   name: string;
@@ -136,6 +137,7 @@ export class VariablesPanel extends Widget {
       ['name', 'Name'],
       ['type', 'Type'],
       ['size', 'Size'],
+      ['memory', 'Memory'],
       ['', 'Summary']
     ] as [SortKey | '', string][]) {
       const cell = h('div', `bl-variables-cell bl-col-${label.toLowerCase()}`, label);
@@ -330,6 +332,8 @@ export class VariablesPanel extends Widget {
       r = a.type.localeCompare(b.type);
     } else if (this._sort === 'size') {
       r = sizeKey(a) - sizeKey(b);
+    } else if (this._sort === 'memory') {
+      r = memoryKey(a) - memoryKey(b);
     }
     if (r === 0) {
       r = a.name.localeCompare(b.name);
@@ -471,9 +475,10 @@ export class VariablesPanel extends Widget {
     const type = h('div', 'bl-variables-cell bl-col-type', r.type);
     type.title = r.title;
     const size = h('div', 'bl-variables-cell bl-col-size', r.size);
-    if (r.memory) {
-      size.title = `memory: ${r.memory}`;
-    }
+    size.title = r.memory ? `${r.size} (memory ${r.memory})` : r.size;
+    const memory = h('div', 'bl-variables-cell bl-col-memory', r.memory);
+    const nbytes = r.preview ? memoryKey(r.preview) : -1;
+    memory.title = nbytes >= 0 ? `${nbytes.toLocaleString('en-US')} bytes` : 'not known cheaply';
     const summary = h('div', 'bl-variables-cell bl-col-summary', r.problem || r.summary);
     summary.title = r.problem || r.summary;
     if (r.problem) {
@@ -489,7 +494,7 @@ export class VariablesPanel extends Widget {
       actions.appendChild(this._button('🗑', `Delete ${r.name}`, 'bl-delete', () => void this.deleteVariable(r.name)));
     }
     summary.appendChild(actions);
-    row.append(name, type, size, summary);
+    row.append(name, type, size, memory, summary);
     row.addEventListener('click', () => {
       this._focusKey = r.key;
       this._focusRow(r.key);
