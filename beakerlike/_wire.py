@@ -15,7 +15,7 @@ request and, on a 2-CPU machine, the GIL hand-overs between its threads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from jupyter_client.session import DELIM, Session
@@ -66,32 +66,3 @@ class WireParent:
         """Frames of a ``status`` message (``busy``/``idle``) on the IOPub topic ``ident``."""
         return self.frames("status", {"execution_state": state}, ident=ident)
 
-
-def publish_quietly(iopub_socket: Any, frames: list[Any]) -> Callable[[], None]:
-    """Queue ``frames`` on ipykernel's IOPub thread without waking it; returns ``wake()``.
-
-    The IOPub thread sends queued messages in order whenever it is woken, so the frames
-    go out with the next message anyone publishes, or when ``wake()`` is called. Waking
-    that thread while the caller still has work to do costs the caller the GIL (on a
-    2-CPU machine most of a no-op action's latency); the fast lane queues ``busy`` this
-    way and lets the request's ``idle`` carry it. Falls back to a plain send on another
-    IOPub layout.
-    """
-    thread = getattr(iopub_socket, "io_thread", None)
-    events = getattr(thread, "_events", None)
-    really_send = getattr(thread, "_really_send", None)
-    alive = getattr(getattr(thread, "thread", None), "is_alive", None)
-    if events is None or really_send is None or alive is None or not alive():
-        iopub_socket.send_multipart(frames)
-        return _nothing
-    events.append(lambda: really_send(frames))
-
-    def wake() -> None:
-        if events:
-            thread.schedule(_nothing)
-
-    return wake
-
-
-def _nothing() -> None:
-    pass

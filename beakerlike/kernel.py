@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import zmq
@@ -26,10 +26,11 @@ from ipykernel.ipkernel import IPythonKernel
 from traitlets import Bool, Float, Int
 
 from . import protocol
+from ._mainpause import MainThreadPause
 from ._output import ActionOutStream, guard_display_pub
 from ._shellpipes import unbound_shell_pipes
 from ._version import __version__
-from ._wire import WireParent, publish_quietly
+from ._wire import WireParent
 from .actions import Action
 from .comm import CommTransport
 from .fastlane import FastLane
@@ -156,6 +157,13 @@ class BeakerlikeKernel(IPythonKernel):
         "a hand-over to the action loop and back (see beakerlike.fastlane; one that turns slow is moved back for "
         "good). False: every action runs on the action loop.",
     )
+    fast_lane_pause = Bool(
+        True,
+        config=True,
+        help="While a fast-lane action is answered during a cell, have the main thread wait (GIL released, at most "
+        "10 ms) until its idle is sent, instead of contending for the GIL at every ZMQ frame (see "
+        "beakerlike._mainpause). False: the cell never pauses; actions during pure-Python cells are slower.",
+    )
     fast_lane_after = Int(
         FastLane.promote_after,
         config=True,
@@ -169,6 +177,8 @@ class BeakerlikeKernel(IPythonKernel):
         self.action_loop = ActionLoop().start()
         self.runner = ActionRunner(self, self.action_loop, FastLane(self.fast_lane, self.fast_lane_after))
         self.runner.bind_output = self._bind_output
+        self._main_pause = MainThreadPause()
+        self._pause_releases: dict[str, Callable[[], None]] = {}
         self.host = PluginHost().load()
         for err in self.host.errors:
             self.log.error("beakerlike plugin %s failed (%s): %s", err.plugin, err.phase, err.error)
@@ -208,10 +218,16 @@ class BeakerlikeKernel(IPythonKernel):
         return actions
 
     # -- shell transport: routing on the shell-channel thread ---------------------
-    async def shell_channel_thread_main(self, msg: Any) -> None:  # type: ignore[override]
-        """Take action requests before ipykernel forwards shell messages to the main thread."""
-        if not self.route_shell_message(msg):
-            await super().shell_channel_thread_main(msg)
+    def shell_channel_thread_main(self, msg: Any) -> Coroutine[Any, Any, None] | None:  # type: ignore[override]
+        """Take action requests before ipykernel forwards shell messages to the main thread.
+
+        Called by the shell stream as each message is read. Action requests are routed right here,
+        synchronously (no task, no extra loop iteration); anything else returns ipykernel's coroutine,
+        which the stream schedules as it did before.
+        """
+        if self.route_shell_message(msg):
+            return None
+        return super().shell_channel_thread_main(msg)
 
     def route_shell_message(self, msg: Any) -> bool:
         """On the shell-channel thread: handle ``msg`` here and return ``True``, or leave it to ipykernel.
@@ -297,13 +313,15 @@ class BeakerlikeKernel(IPythonKernel):
             socket = self.shell_channel_thread.manager.get_shell_channel_to_subshell_socket(None)
             socket.send_multipart(raw, copy=False)
         elif act is not None and wire is not None and self.runner.fast_lane.allows(act):
-            # The fast lane: runs here, on this thread's loop. `busy` waits in the IOPub queue for the
-            # request's next message (its idle, for a quick one); if the handler is still running after
-            # its first step, it is sent then.
-            wake = publish_quietly(self.iopub_socket, wire.status("busy", self._status_topic))
+            # The fast lane: runs here, on this thread's loop. During a cell, the main thread steps aside
+            # (GIL released) until this request's idle is out: see _mainpause.
+            self._publish_wire_status("busy", parent, wire)
+            release, self._recv_hold = self._recv_hold, None  # the pause taken while reading it, if any
+            if release is None and self._cell_running and self.fast_lane_pause:
+                release = self._main_pause.hold()
+            if release is not None:
+                self._pause_releases[call.msg_id] = release
             self.runner.submit(call, here=True)
-            msg_id, runner = call.msg_id, self.runner
-            asyncio.get_running_loop().call_soon(lambda: runner.pending(msg_id) and wake())
         else:
             self._publish_wire_status("busy", parent, wire)
             self.runner.submit(call)
@@ -332,6 +350,9 @@ class BeakerlikeKernel(IPythonKernel):
                 _send_now(stream, frames)
             else:
                 io_loop.add_callback(_send_now, stream, frames)
+            release = self._pause_releases.pop(parent["msg_id"], None)
+            if release is not None:  # the cell resumes once the IOPub thread has sent the idle
+                self.iopub_socket.io_thread.schedule(release)
 
         return send_reply
 
@@ -423,10 +444,38 @@ class BeakerlikeKernel(IPythonKernel):
             return
         self.cancel_actions("interrupted")
 
+    _recv_hold: Callable[[], None] | None = None
+
+    def _pause_cell_while_reading(self) -> None:
+        """Pause a running cell (see _mainpause) while the shell stream reads and routes a message.
+
+        Reading a request frame by frame would otherwise contend for the GIL with a pure-Python cell
+        at every frame. A fast-lane action keeps the pause until its idle is sent; for anything else
+        it ends as soon as the message is routed. Installed on the shell stream's own thread.
+        """
+        stream = self.shell_stream
+        original = getattr(stream, "_handle_recv", None)
+        if original is None or not self._main_pause.available:
+            return
+
+        def handle_recv() -> None:
+            if self._cell_running and self.fast_lane_pause:
+                self._recv_hold = self._main_pause.hold()
+            try:
+                original()
+            finally:
+                release, self._recv_hold = self._recv_hold, None
+                if release is not None:
+                    release()
+
+        stream._handle_recv = handle_recv
+
     def start(self) -> None:
         """Start the kernel and take SIGINT outside cells for action cancellation."""
         unbound_shell_pipes(self)  # floods must not deadlock the shell threads (see _shellpipes)
         super().start()
+        if self.shell_stream is not None and self.shell_channel_thread is not None:
+            self.shell_channel_thread.io_loop.add_callback(self._pause_cell_while_reading)
         if threading.current_thread() is threading.main_thread():
             try:
                 signal.signal(signal.SIGINT, self._on_sigint)

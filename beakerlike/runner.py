@@ -207,12 +207,6 @@ class ActionRunner:
         with self._lock:
             return not self._entries
 
-    def pending(self, msg_id: str) -> bool:
-        """Whether the request ``msg_id`` is queued or running (its reply not handed over yet)."""
-        with self._lock:
-            entry = self._entries.get(msg_id)
-            return entry is not None and entry.state != "done"
-
     @property
     def running(self) -> list[str]:
         """``msg_id`` of every request not finished yet."""

@@ -230,3 +230,79 @@ async def test_busy_goes_out_while_a_silent_fast_lane_action_still_waits(fast_ke
     with anyio.fail_after(30):
         await ex.done.wait()
     assert ex.content["status"] == "aborted"
+
+
+# -- the main thread steps aside for quick actions during a pure-Python cell ---------------------
+def test_main_thread_waits_while_held_and_resumes_when_released() -> None:
+    import threading
+
+    from beakerlike._mainpause import MainThreadPause
+
+    pause = MainThreadPause()
+    pause.max_seconds = 30.0  # only the release may end this test's pause
+    assert pause.available
+    seen: dict[str, int] = {}
+    count = 0
+    held, release_now = threading.Event(), threading.Event()
+
+    def worker() -> None:
+        release = pause.hold()
+        held.set()
+        while pause.pauses == 0:  # the main thread has entered the pause
+            threading.Event().wait(0.001)
+        seen["paused_at"] = count
+        threading.Event().wait(0.05)
+        seen["after"] = count  # unchanged: the main thread runs no bytecode while held
+        release()
+        release()  # idempotent
+        while count <= seen["after"]:  # it resumes
+            threading.Event().wait(0.001)
+        release_now.set()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    held.wait()
+    while not release_now.is_set():  # a pure-Python loop on the main thread
+        count += 1
+    t.join()
+    assert pause.pauses == 1
+    assert seen["after"] == seen["paused_at"]
+    assert count > seen["after"]
+
+
+BUSY_SUM = ("import time\n_t = time.monotonic()\n_n = 0\nwhile time.monotonic() - _t < 2.0:\n    _n += 1\n"
+            "busy_total = sum(range(1000))\n")
+
+
+async def _answered_during_busy_cell(k: KernelClient) -> tuple[list[str], int]:
+    for _ in range(10):  # earn the fast lane
+        await k.call("lane_where")
+    before = await k.call("lane_pauses")
+    cell = k.send("execute_request", {"code": BUSY_SUM, "silent": False, "store_history": False,
+                                      "user_expressions": {}, "allow_stdin": False, "stop_on_error": False})
+    where = []
+    for _ in range(20):
+        ex = await k.request("lane_where_request", {})
+        assert cell.reply is None, "the cell ended before the actions were answered"
+        where.append(ex.content["return"])
+    with anyio.fail_after(60):
+        await cell.done.wait()
+    assert cell.content["status"] == "ok"
+    out = await k.execute("print(busy_total, _n > 0)")
+    assert out.of_type("stream")[0]["content"]["text"] == "499500 True\n"
+    return where, await k.call("lane_pauses") - before
+
+
+@pytest.mark.anyio
+async def test_a_busy_cell_steps_aside_for_quick_actions_and_still_finishes_right(kernel: KernelClient) -> None:
+    where, pauses = await _answered_during_busy_cell(kernel)
+    assert set(where) == {SHELL_THREAD}
+    assert pauses > 0
+
+
+@pytest.mark.anyio
+async def test_the_cell_pause_can_be_switched_off(tmp_path: Path) -> None:
+    env = _config_dir(tmp_path / uuid.uuid4().hex, "c.BeakerlikeKernel.fast_lane_pause = False\n")
+    async with running_kernel("fastlane_actions", env=env, pythonpath=[SUPPORT], autoload=False) as k:
+        where, pauses = await _answered_during_busy_cell(k)
+    assert set(where) == {SHELL_THREAD} and pauses == 0

@@ -47,3 +47,9 @@ async def lane_fail(req, number: int) -> None:
 async def lane_sleep(req, seconds: float = 60.0) -> None:
     """Wait without publishing anything (until cancelled)."""
     await anyio.sleep(seconds)
+
+
+@beakerlike.action
+async def lane_pauses(req) -> int:
+    """How many times the main thread has stepped aside for a quick action (see beakerlike._mainpause)."""
+    return req.kernel._main_pause.pauses
