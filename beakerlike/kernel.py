@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from functools import cached_property
 from typing import Any
 
 import zmq
@@ -30,7 +31,7 @@ from ._mainpause import MainThreadPause
 from ._output import ActionOutStream, guard_display_pub
 from ._shellpipes import unbound_shell_pipes
 from ._version import __version__
-from ._wire import WireParent
+from ._wire import WireParent, WireSession
 from .actions import Action
 from .comm import CommTransport
 from .fastlane import FastLane
@@ -269,7 +270,7 @@ class BeakerlikeKernel(IPythonKernel):
         parent_header, metadata, broken = _parent_and_metadata(session, frames)
         parent = {"header": header, "msg_id": header["msg_id"], "msg_type": msg_type, "parent_header": parent_header,
                   "metadata": metadata, "content": _frame_bytes(frames[4]), "buffers": list(frames[5:])}
-        self._take_action_request(idents, parent, msg, broken, WireParent(session, _frame_bytes(frames[1])))
+        self._take_action_request(idents, parent, msg, broken, WireParent(self._wire, _frame_bytes(frames[1])))
         return True
 
     def _take_action_request(self, idents: list[Any], parent: dict[str, Any], raw: Any,
@@ -330,7 +331,8 @@ class BeakerlikeKernel(IPythonKernel):
                             wire: WireParent | None = None) -> Any:
         """``send_reply(content)`` for a shell request: ``idle`` on IOPub and the reply on the shell socket."""
         session, stream = self.session, self.shell_stream
-        io_loop = self.shell_channel_thread.io_loop
+        shell_thread = self.shell_channel_thread
+        io_loop = shell_thread.io_loop
 
         def serialize(content: dict[str, Any]) -> list[Any]:
             if wire is not None:
@@ -346,18 +348,18 @@ class BeakerlikeKernel(IPythonKernel):
             # shell-channel thread sends the reply while the IOPub thread sends `idle`). `idle` is queued first:
             # the IOPub thread then works while the reply goes out, and the whole exchange ends sooner.
             self._publish_wire_status("idle", parent, wire)
-            if threading.current_thread() is self.shell_channel_thread:
+            if threading.current_thread() is shell_thread:
                 _send_now(stream, frames)
             else:
                 io_loop.add_callback(_send_now, stream, frames)
             release = self._pause_releases.pop(parent["msg_id"], None)
             if release is not None:  # the cell resumes once the IOPub thread has sent the idle
-                self.iopub_socket.io_thread.schedule(release)
+                self._iopub.io_thread.schedule(release)
 
         return send_reply
 
     def _publisher(self, parent: dict[str, Any], wire: WireParent | None = None) -> Publisher:
-        session, iopub = self.session, self.iopub_socket
+        session, iopub = self.session, self._iopub
         topics: dict[str, bytes] = {}
 
         def publish(msg_type: str, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
@@ -376,14 +378,20 @@ class BeakerlikeKernel(IPythonKernel):
         if wire is None:
             self._publish_status(state, "shell", parent=parent)
         else:
-            self.iopub_socket.send_multipart(wire.status(state, self._status_topic))
+            self._iopub.send_multipart(wire.status(state, self._status_topic))
 
-    @property
+    @cached_property
     def _status_topic(self) -> bytes:
-        topic = self.__dict__.get("_status_topic_bytes")
-        if topic is None:
-            topic = self.__dict__["_status_topic_bytes"] = self._topic("status")
-        return topic
+        return self._topic("status")
+
+    @cached_property
+    def _wire(self) -> WireSession:
+        """The session's fixed parts for :class:`WireParent` (made on first use, once the session exists)."""
+        return WireSession(self.session)
+
+    @cached_property
+    def _iopub(self) -> Any:
+        return self.iopub_socket
 
     def _bind_output(self, parent: Mapping[str, Any]) -> None:
         """Parent ``display``/``input``/``get_parent`` in the current context to an action request."""
@@ -512,7 +520,7 @@ class BeakerlikeKernel(IPythonKernel):
 
         Only then, so short cells and everything between cells keep the interpreter's own value.
         """
-        if self.cell_switch_interval <= 0 or not self._cell_running or self._interval_between_cells is not None:
+        if not self._cell_running or self._interval_between_cells is not None or self.cell_switch_interval <= 0:
             return
         with self._interval_lock:
             if self._cell_running and self._interval_between_cells is None:
