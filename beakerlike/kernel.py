@@ -226,7 +226,11 @@ class BeakerlikeKernel(IPythonKernel):
         synchronously (no task, no extra loop iteration); anything else returns ipykernel's coroutine,
         which the stream schedules as it did before.
         """
-        if self.route_shell_message(msg):
+        try:
+            if self.route_shell_message(msg):
+                return None
+        except Exception:  # never into the stream's callback: it would stop reading the shell socket
+            self.log.exception("beakerlike: could not route a shell message; dropped")
             return None
         return super().shell_channel_thread_main(msg)
 

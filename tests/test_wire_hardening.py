@@ -174,3 +174,11 @@ async def test_timed_out_sync_handler_publishes_nothing_after_idle(kernel: Kerne
     ex = kernel.send("sync_stream_timeout_request", {"key": key, "n": 30, "delay": 0.05})
     await _nothing_after_idle(kernel, ex, key)
     assert ex.content["ename"] == "ActionTimeout"
+
+
+async def test_a_routing_error_does_not_stop_the_kernel_reading_its_shell_socket() -> None:
+    async with running_kernel("sample_actions", "broken_router", pythonpath=[SUPPORT], autoload=False) as k:
+        for _ in range(3):
+            k.send("route_boom_request", {})  # raises in the shell stream's read callback: logged, dropped
+        assert await k.call("noop") is None
+        assert (await k.execute("print(6 * 7)")).of_type("stream")[0]["content"]["text"] == "42\n"

@@ -11,7 +11,7 @@ import beakerlike
 def kernel_started(kernel) -> None:
     """Drop every action request message unanswered (comm requests still run)."""
 
-    def dropped(idents, parent, raw) -> None:
+    def dropped(idents, parent, raw, *rest) -> None:
         return None
 
     kernel._take_action_request = dropped
