@@ -40,6 +40,12 @@ class BeakerlikeServer(Configurable):
         config=True,
         help="Set TCP_NODELAY on kernel websockets (removes a ~40 ms stall per request/reply).",
     )
+    cheap_activity = Bool(
+        True,
+        config=True,
+        help="Track kernel activity (last_activity, execution_state) without parsing every IOPub message's dates "
+        "(see beakerlike._activity); the same fields, by the same rules.",
+    )
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
@@ -79,6 +85,11 @@ def _nodelay_of(handler: Any) -> int | None:
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     settings = BeakerlikeServer(parent=serverapp)
+    if settings.cheap_activity:
+        from ._activity import watch_activity_cheaply
+
+        if watch_activity_cheaply(serverapp.kernel_manager):
+            serverapp.log.info("beakerlike: kernel activity tracked without date parsing")
     if not settings.kernel_ws_nodelay:
         serverapp.log.info("beakerlike: kernel websockets keep Nagle's algorithm (kernel_ws_nodelay=False)")
         return
