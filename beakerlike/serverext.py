@@ -1,4 +1,4 @@
-"""A jupyter_server extension: kernel websockets without Nagle's 40 ms stall.
+"""A jupyter_server extension: kernel websockets without Nagle's 40 ms stall, cheaper activity tracking.
 
 jupyter_server's kernel websocket leaves Nagle's algorithm on. For a request/reply
 exchange the server writes the ``busy`` frame, then the reply frame; the second small
@@ -14,8 +14,10 @@ Switch it off with ``c.BeakerlikeServer.kernel_ws_nodelay = False`` (or
 ``jupyter server extension disable beakerlike.serverext``.
 
 It wraps whatever ``kernel_websocket_connection_class`` the server uses (the ZMQ one,
-a gateway's...) in a subclass whose ``connect`` sets the flag first; nothing else the
-server does changes.
+a gateway's...) in a subclass whose ``connect`` sets the flag first.
+
+It also tracks kernel activity without parsing dates (:mod:`beakerlike._activity`;
+``c.BeakerlikeServer.cheap_activity = False`` keeps the server's own watcher).
 """
 
 from __future__ import annotations
