@@ -245,7 +245,7 @@ def bench_stream_vs_beaker(n: int, trials: int) -> list[Result]:
     if python is None:
         print("streaming vs Beaker skipped: Beaker is not installed (see bench/_beaker.py)", file=sys.stderr)
         return []
-    mine, theirs = [], []
+    mine, theirs, beaker_lost = [], [], []
     with beakerlike_kernel(*PLUGINS) as ours, BeakerServer(python) as beaker:
         with RawClient(ours.conn) as a, RawClient(beaker.conn) as b:
             for c in (a, b):
@@ -253,12 +253,18 @@ def bench_stream_vs_beaker(n: int, trials: int) -> list[Result]:
             for _ in range(trials):
                 for c, out in ((b, theirs), (a, mine)):
                     ex = c.finish(c.send("bench_stream_request", {"n": n}), timeout=300)
-                    assert ex.counts.get("bench_stream_response") == n, ex.counts
+                    got = ex.counts.get("bench_stream_response", 0)
+                    if c is a:  # ours must never lose one (its iopub queue is 100,000 deep)
+                        assert got == n, f"beakerlike lost responses: {ex.counts}"
+                    elif got != n:  # Beaker's iopub keeps ZMQ's 1,000-message queue: a slow reader loses some
+                        beaker_lost.append(n - got)
                     assert ex.last_iopub_at is not None
                     out.append(ex.last_iopub_at - ex.sent)
     r = median(mine) / median(theirs)
+    lost = (f"; Beaker dropped responses in {len(beaker_lost)} trial(s) ({', '.join(map(str, beaker_lost))})"
+            if beaker_lost else "")
     return [Result(f"streaming {n:,} responses vs Beaker send_response loop, seconds to the last", median(mine),
-                   median(theirs), "s", "<= 0.6", r <= 0.6, f"{trials} trials, none lost")]
+                   median(theirs), "s", "<= 0.6", r <= 0.6, f"{trials} trials, none of ours lost{lost}")]
 
 
 def run(quick: bool, only: set[str] | None = None) -> list[Result]:
