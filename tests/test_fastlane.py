@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -88,21 +89,22 @@ def _config_dir(tmp: Path, lines: str) -> dict[str, str]:
     return {**os.environ, "IPYTHONDIR": str(tmp)}
 
 
+def _kernel(tmp_path_factory: pytest.TempPathFactory, config: str) -> Any:
+    env = _config_dir(tmp_path_factory.mktemp("ipython"), config)
+    return running_kernel("fastlane_actions", "concurrency_actions", env=env, pythonpath=[SUPPORT], autoload=False)
+
+
 @pytest.fixture(scope="module")
 async def kernel(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[KernelClient]:
     """Default policy (promotion after 8 quick runs)."""
-    env = _config_dir(tmp_path_factory.mktemp("ipython"), "")
-    async with running_kernel("fastlane_actions", "concurrency_actions", env=env, pythonpath=[SUPPORT],
-                              autoload=False) as k:
+    async with _kernel(tmp_path_factory, "") as k:
         yield k
 
 
 @pytest.fixture(scope="module")
 async def fast_kernel(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[KernelClient]:
     """Every eligible action starts in the fast lane (``fast_lane_after = 0``)."""
-    env = _config_dir(tmp_path_factory.mktemp("ipython"), "c.BeakerlikeKernel.fast_lane_after = 0\n")
-    async with running_kernel("fastlane_actions", "concurrency_actions", env=env, pythonpath=[SUPPORT],
-                              autoload=False) as k:
+    async with _kernel(tmp_path_factory, "c.BeakerlikeKernel.fast_lane_after = 0\n") as k:
         yield k
 
 

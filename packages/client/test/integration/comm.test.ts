@@ -7,6 +7,7 @@ import { KernelManager, ServerConnection } from '@jupyterlab/services';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextConnected } from './reconnect';
 
 import {
   ActionAborted,
@@ -282,15 +283,7 @@ describe('reconnect', () => {
     expect(before).toContain(key);
 
     const rewatched = nextChange(sub, c => c.full && c.seq >= 0);
-    const reconnected = new Promise<void>(resolve => {
-      const onConnection = (_: unknown, status: Kernel.ConnectionStatus) => {
-        if (status === 'connected') {
-          kernel.connectionStatusChanged.disconnect(onConnection);
-          resolve();
-        }
-      };
-      kernel.connectionStatusChanged.connect(onConnection);
-    });
+    const reconnected = nextConnected(kernel);
     (kernel as any)._ws.terminate(); // as on a network failure (close code 1006): services reconnects
     await reconnected;
     await rewatched;

@@ -5,6 +5,7 @@ import { KernelManager, ServerConnection } from '@jupyterlab/services';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextConnected } from './reconnect';
 
 import {
   ActionAborted,
@@ -224,15 +225,7 @@ describe('PreviewSubscription', () => {
       const onState = (_: unknown, state: string) => states.push(state);
       sub.stateChanged.connect(onState);
       const rewatched = nextChange(sub, c => c.full && c.seq >= 0);
-      const reconnected = new Promise<void>(resolve => {
-        const onConnection = (_: unknown, status: Kernel.ConnectionStatus) => {
-          if (status === 'connected') {
-            kernel.connectionStatusChanged.disconnect(onConnection);
-            resolve();
-          }
-        };
-        kernel.connectionStatusChanged.connect(onConnection);
-      });
+      const reconnected = nextConnected(kernel);
       await drop();
       await reconnected;
       await rewatched;
