@@ -4,10 +4,10 @@
 // comm. tests/test_client_ts.py starts that server (BEAKERLIKE_RESTRICTED_URL) and a stock one
 // (BEAKERLIKE_SERVER_URL, for `auto` choosing messages).
 import { KernelManager, ServerConnection } from '@jupyterlab/services';
-import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import type { Kernel } from '@jupyterlab/services';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextConnected } from './reconnect';
+import { execute, nextChange, nextConnected, watcherKeys } from './helpers';
 
 import {
   ActionAborted,
@@ -21,7 +21,6 @@ import {
   setProbeTimeout,
   stream
 } from '../../src';
-import type { ITableChange } from '../../src';
 
 const restrictedUrl = process.env.BEAKERLIKE_RESTRICTED_URL;
 const stockUrl = process.env.BEAKERLIKE_SERVER_URL;
@@ -56,40 +55,8 @@ async function startKernel(baseUrl: string, token: string): Promise<Kernel.IKern
   return k;
 }
 
-async function execute(code: string): Promise<string> {
-  const future = kernel.requestExecute({ code, stop_on_error: true });
-  let out = '';
-  future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
-    if (msg.header.msg_type === 'stream') {
-      out += (msg.content as any).text;
-    } else if (msg.header.msg_type === 'error') {
-      out += `ERROR ${(msg.content as any).ename}: ${(msg.content as any).evalue}`;
-    }
-  };
-  await future.done;
-  return out;
-}
 
-async function watcherKeys(): Promise<string[]> {
-  const out = await execute(
-    'import json as _j, beakerlike.panel as _p\nprint(_j.dumps(sorted(_p.current_engine().watchers)))'
-  );
-  return JSON.parse(out.trim().split('\n').pop() as string);
-}
 
-function nextChange(sub: PreviewSubscription, pred: (c: ITableChange) => boolean): Promise<ITableChange> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no matching change within 30 s')), 30_000);
-    const handler = (_: unknown, change: ITableChange) => {
-      if (pred(change)) {
-        clearTimeout(timer);
-        sub.changed.disconnect(handler);
-        resolve(change);
-      }
-    };
-    sub.changed.connect(handler);
-  });
-}
 
 beforeAll(async () => {
   kernel = await startKernel(restrictedUrl, restrictedToken);
@@ -179,7 +146,7 @@ describe('actions over the comm', () => {
     expect(err).toBeInstanceOf(ActionAborted);
     expect(err.reason).toBe('cancelled');
     expect(seen.length).toBeLessThan(10);
-    expect((await execute('print(1 + 1)')).trim()).toBe('2');
+    expect((await execute(kernel, 'print(1 + 1)')).trim()).toBe('2');
     expect(await call(kernel, 'demo_train', { epochs: 1, delay: 0 })).toMatchObject({ epochs: 1 });
   });
 
@@ -197,6 +164,7 @@ describe('actions over the comm', () => {
 describe('page over the comm', () => {
   it('pages JSON rows and binary columns from the comm_msg buffers', async () => {
     await execute(
+      kernel,
       'import numpy as np, pandas as pd\n' +
         "frame = pd.DataFrame({'i': np.arange(1000, dtype='int64'), 'f': np.arange(1000) / 4})"
     );
@@ -212,13 +180,13 @@ describe('page over the comm', () => {
 
 describe('previews over the comm', () => {
   it('watches on the comm and applies the previews it sends', async () => {
-    await execute('a = 1');
+    await execute(kernel, 'a = 1');
     const sub = new PreviewSubscription(kernel, { transport: 'comm' });
     await sub.start();
     expect(sub.state).toBe('watching');
     expect(sub.preview('a')?.summary).toBe('1');
     const key = `comm:${commChannel(kernel).commId}`;
-    expect(await watcherKeys()).toContain(key);
+    expect(await watcherKeys(kernel)).toContain(key);
 
     // The kernel sends each update on the comm (and, as always, on iopub: this server only filters inbound).
     const channel = commChannel(kernel);
@@ -232,7 +200,7 @@ describe('previews over the comm', () => {
       });
     });
     const added = nextChange(sub, c => c.updated.includes('b'));
-    await execute('b = [1, 2, 3]\ndel a');
+    await execute(kernel, 'b = [1, 2, 3]\ndel a');
     const change = await added;
     const commPreview = await onComm;
     expect(commPreview.metadata.beakerlike.removed.variables).toEqual(['a']);
@@ -241,7 +209,7 @@ describe('previews over the comm', () => {
     expect(sub.preview('b')?.length).toBe(3);
 
     await sub.stop();
-    expect(await watcherKeys()).not.toContain(key);
+    expect(await watcherKeys(kernel)).not.toContain(key);
     sub.dispose();
   }, 60_000);
 });
@@ -266,9 +234,9 @@ describe('restart', () => {
     expect(commChannel(kernel).commId).not.toBe(before);
     expect(await call(kernel, 'demo_train', { epochs: 1, delay: 0 })).toMatchObject({ epochs: 1 });
     const after = nextChange(sub, c => c.updated.includes('c'));
-    await execute('c = "after restart"');
+    await execute(kernel, 'c = "after restart"');
     await after;
-    expect(await watcherKeys()).toContain('ts-comm-restart');
+    expect(await watcherKeys(kernel)).toContain('ts-comm-restart');
     sub.dispose();
   }, 90_000);
 });
@@ -279,7 +247,7 @@ describe('reconnect', () => {
     await sub.start();
     const channel = commChannel(kernel);
     const key = `comm:${channel.commId}`;
-    const before = await watcherKeys();
+    const before = await watcherKeys(kernel);
     expect(before).toContain(key);
 
     const rewatched = nextChange(sub, c => c.full && c.seq >= 0);
@@ -291,10 +259,10 @@ describe('reconnect', () => {
     expect(commChannel(kernel)).toBe(channel); // the kernel's comm lived on
 
     const after = nextChange(sub, c => !c.full && c.updated.includes('after_drop'));
-    await execute('after_drop = 3');
+    await execute(kernel, 'after_drop = 3');
     await after;
     expect(sub.preview('after_drop')?.summary).toBe('3');
-    expect(await watcherKeys()).toEqual(before); // the same one watcher
+    expect(await watcherKeys(kernel)).toEqual(before); // the same one watcher
     sub.dispose();
   }, 90_000);
 });

@@ -2,10 +2,10 @@
 // jupyter_server (websocket via `ws`). tests/test_client_ts.py starts the server and runs
 // this file with BEAKERLIKE_SERVER_URL / BEAKERLIKE_SERVER_TOKEN set.
 import { KernelManager, ServerConnection } from '@jupyterlab/services';
-import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import type { Kernel } from '@jupyterlab/services';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextConnected } from './reconnect';
+import { execute, nextChange, nextConnected, watcherKeys } from './helpers';
 
 import {
   ActionAborted,
@@ -17,7 +17,6 @@ import {
   stream,
   supportsBeakerlike
 } from '../../src';
-import type { ITableChange } from '../../src';
 
 const baseUrl = process.env.BEAKERLIKE_SERVER_URL;
 const token = process.env.BEAKERLIKE_SERVER_TOKEN ?? '';
@@ -39,40 +38,8 @@ const settings = ServerConnection.makeSettings({
 let manager: KernelManager;
 let kernel: Kernel.IKernelConnection;
 
-async function execute(code: string): Promise<string> {
-  const future = kernel.requestExecute({ code, stop_on_error: true });
-  let out = '';
-  future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
-    if (msg.header.msg_type === 'stream') {
-      out += (msg.content as any).text;
-    } else if (msg.header.msg_type === 'error') {
-      out += `ERROR ${(msg.content as any).ename}: ${(msg.content as any).evalue}`;
-    }
-  };
-  await future.done;
-  return out;
-}
 
-function nextChange(sub: PreviewSubscription, pred: (c: ITableChange) => boolean): Promise<ITableChange> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no matching change within 30 s')), 30_000);
-    const handler = (_: unknown, change: ITableChange) => {
-      if (pred(change)) {
-        clearTimeout(timer);
-        sub.changed.disconnect(handler);
-        resolve(change);
-      }
-    };
-    sub.changed.connect(handler);
-  });
-}
 
-async function watcherKeys(): Promise<string[]> {
-  const out = await execute(
-    'import json as _j, beakerlike.panel as _p\nprint(_j.dumps(sorted(_p.current_engine().watchers)))'
-  );
-  return JSON.parse(out.trim().split('\n').pop() as string);
-}
 
 beforeAll(async () => {
   manager = new KernelManager({ serverSettings: settings });
@@ -148,7 +115,7 @@ describe('call and stream', () => {
     const err = await started.catch(e => e);
     expect(err).toBeInstanceOf(ActionAborted);
     expect(seen.length).toBeLessThan(10);
-    expect((await execute('print(1 + 1)')).trim()).toBe('2');
+    expect((await execute(kernel, 'print(1 + 1)')).trim()).toBe('2');
   });
 
   it('an already aborted signal sends nothing', async () => {
@@ -169,15 +136,15 @@ describe('call and stream', () => {
 
 describe('PreviewSubscription', () => {
   it('watches, applies previews after cells, survives a restart, unwatches on dispose', async () => {
-    await execute('a = 1');
+    await execute(kernel, 'a = 1');
     const sub = new PreviewSubscription(kernel, { key: 'ts-integration' });
     await sub.start();
     expect(sub.state).toBe('watching');
     expect(sub.preview('a')?.summary).toBe('1');
-    expect(await watcherKeys()).toContain('ts-integration');
+    expect(await watcherKeys(kernel)).toContain('ts-integration');
 
     const added = nextChange(sub, c => c.updated.includes('b'));
-    await execute('b = [1, 2, 3]\ndel a');
+    await execute(kernel, 'b = [1, 2, 3]\ndel a');
     const change = await added;
     expect(change.full).toBe(false);
     expect(sub.items.has('a')).toBe(false);
@@ -190,13 +157,13 @@ describe('PreviewSubscription', () => {
     await rewatched;
     expect(sub.items.size).toBe(0);
     const after = nextChange(sub, c => c.updated.includes('c'));
-    await execute('c = "after restart"');
+    await execute(kernel, 'c = "after restart"');
     await after;
-    expect(await watcherKeys()).toContain('ts-integration');
+    expect(await watcherKeys(kernel)).toContain('ts-integration');
 
     sub.dispose();
     await new Promise(r => setTimeout(r, 500));
-    expect(await watcherKeys()).not.toContain('ts-integration');
+    expect(await watcherKeys(kernel)).not.toContain('ts-integration');
   }, 90_000);
 
   // A dropped websocket (not a restart): the kernel keeps its watchers, the subscription re-watches
@@ -210,9 +177,9 @@ describe('PreviewSubscription', () => {
       const key = `ts-reconnect-${how.replace(/\W+/g, '-')}`;
       const sub = new PreviewSubscription(kernel, { key });
       await sub.start();
-      await execute('before_drop = 1');
-      const others = (await watcherKeys()).filter(k => k !== key);
-      expect(await watcherKeys()).toContain(key);
+      await execute(kernel, 'before_drop = 1');
+      const others = (await watcherKeys(kernel)).filter(k => k !== key);
+      expect(await watcherKeys(kernel)).toContain(key);
 
       let watchRequests = 0;
       const count = (_: unknown, args: Kernel.IAnyMessageArgs) => {
@@ -234,12 +201,12 @@ describe('PreviewSubscription', () => {
       expect(sub.preview('before_drop')?.summary).toBe('1'); // the kernel kept its variables
 
       const after = nextChange(sub, c => !c.full && c.updated.includes('after_drop'));
-      await execute('after_drop = [1, 2]');
+      await execute(kernel, 'after_drop = [1, 2]');
       await after;
       expect(sub.preview('after_drop')?.length).toBe(2);
       await new Promise(r => setTimeout(r, 300)); // a late second watch would show up by now
       expect(watchRequests).toBe(1);
-      const keys = await watcherKeys();
+      const keys = await watcherKeys(kernel);
       expect(keys.filter(k => k === key)).toHaveLength(1);
       expect(keys.filter(k => k !== key)).toEqual(others); // no watcher added under another key
       kernel.anyMessage.disconnect(count);
@@ -247,7 +214,7 @@ describe('PreviewSubscription', () => {
 
       sub.dispose();
       await new Promise(r => setTimeout(r, 500));
-      expect(await watcherKeys()).not.toContain(key);
+      expect(await watcherKeys(kernel)).not.toContain(key);
     }, 90_000);
   }
 
@@ -257,7 +224,7 @@ describe('PreviewSubscription', () => {
     // Pretend we missed messages: the next preview's seq is not the next one.
     (sub as any)._table._seq -= 5;
     const resynced = nextChange(sub, c => c.full && c.updated.includes('gap_var'));
-    await execute('gap_var = 7');
+    await execute(kernel, 'gap_var = 7');
     await resynced;
     expect(sub.preview('gap_var')?.summary).toBe('7');
     sub.dispose();
@@ -267,6 +234,7 @@ describe('PreviewSubscription', () => {
 describe('page', () => {
   it('pages JSON rows and decodes binary numeric columns to typed arrays', async () => {
     await execute(
+      kernel,
       'import numpy as np, pandas as pd\n' +
         "frame = pd.DataFrame({'i': np.arange(1000, dtype='int64'), 'f': np.arange(1000) / 4, 's': [str(k) for k in range(1000)]})"
     );
