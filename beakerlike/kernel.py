@@ -310,9 +310,9 @@ class BeakerlikeKernel(IPythonKernel):
             lane=header.get("subshell_id") if isinstance(header.get("subshell_id"), str) else None,
         )
         self._lower_switch_interval()
+        self._publish_wire_status("busy", parent, wire)
         act = self.resolve_action(name)
         if act is not None and act.main_thread:
-            self._publish_wire_status("busy", parent, wire)
             self.runner.hold(call)
             # Forward through ipykernel's queue to the main shell: it runs after the cells sent before it.
             socket = self.shell_channel_thread.manager.get_shell_channel_to_subshell_socket(None)
@@ -320,15 +320,13 @@ class BeakerlikeKernel(IPythonKernel):
         elif act is not None and wire is not None and self.runner.fast_lane.allows(act):
             # The fast lane: runs here, on this thread's loop. During a cell, the main thread steps aside
             # (GIL released) until this request's idle is out: see _mainpause.
-            self._publish_wire_status("busy", parent, wire)
             release, self._recv_hold = self._recv_hold, None  # the pause taken while reading it, if any
             if release is None and self._cell_running and self.fast_lane_pause:
                 release = self._main_pause.hold()
             if release is not None:
                 self._pause_releases[call.msg_id] = release
-            self.runner.submit(call, here=True)
+            self.runner.submit(call, fast=act)
         else:
-            self._publish_wire_status("busy", parent, wire)
             self.runner.submit(call)
 
     def _shell_reply_sender(self, idents: list[Any], parent: dict[str, Any], reply_type: str,

@@ -141,25 +141,22 @@ class ActionRunner:
         self.bind_output: Callable[[Mapping[str, Any]], None] | None = None
 
     # -- entry points ----------------------------------------------------------------
-    def submit(self, call: ActionCall, here: bool = False) -> bool:
+    def submit(self, call: ActionCall, fast: Action | None = None) -> None:
         """Run ``call`` on the action loop (from any thread; returns at once).
 
-        With ``here``, the caller's thread runs an asyncio loop that may host the fast lane
-        (a transport's receiving thread): an action that has earned the fast lane starts
-        there instead, without a thread hand-over. Returns whether it did.
+        ``fast``: the action ``call`` resolves to, which :attr:`fast_lane` allows; it then
+        starts on the caller's own running loop (a transport's receiving thread) instead,
+        without a thread hand-over.
 
         A ``main_thread`` action submitted here is queued onto the main thread's loop
         (transports that must keep arrival order with cells use :meth:`hold` instead).
         """
         entry = self._register(call)
-        if here:
-            act = self.kernel.resolve_action(call.action)
-            if act is not None and self.fast_lane.allows(act):
-                entry.action, entry.fast = act, True
-                self._spawn(entry)
-                return True
-        self.action_loop.call_soon(self._spawn, entry)
-        return False
+        if fast is not None:
+            entry.action, entry.fast = fast, True
+            self._spawn(entry)
+        else:
+            self.action_loop.call_soon(self._spawn, entry)
 
     def hold(self, call: ActionCall) -> None:
         """Register a ``main_thread`` request that will be started by :meth:`run_held` (any thread).
